@@ -1,0 +1,116 @@
+"""Degradation masks on the representation (SPEC 3; paper eq. 8).
+
+A mask ``M`` [N, W] is 1 where the representation is missing. The degraded representation is
+``X1 = X0 * (1 - M) + eta * M`` with ``eta ~ N(0, fill_std^2)`` in every channel.
+Training draws bandwidth extension or inpainting with probability 1/2 each, with the official
+ranges (cutoff bins for 2-16 kHz, gaps of 0.1-1.6 s) held in :class:`MaskConfig`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from .representation import STFTConfig
+
+
+@dataclass(frozen=True)
+class MaskConfig:
+    """Distributions of the training degradations (official values by default)."""
+
+    cutoff_hz_range: tuple[float, float] = (2000.0, 16000.0)
+    gap_s_range: tuple[float, float] = (0.1, 1.6)
+    p_bandwidth: float = 0.5
+    fill_std: float = 0.5
+    min_true_sr: float = 32000.0  # files with a lower estimated true rate are skipped (footnote 4)
+    apply_quality_mask: bool = True  # also mask the loss above a file's true bandwidth
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MaskConfig:
+        data = dict(data)
+        for key in ("cutoff_hz_range", "gap_s_range"):
+            if key in data:
+                data[key] = tuple(float(v) for v in data[key])
+        return cls(**data)
+
+
+def bandwidth_mask(cfg: STFTConfig, n_frames: int, cutoff_hz: float) -> torch.Tensor:
+    """Mask of the rows whose bin centre lies at or above ``cutoff_hz``. ``-> [N, W]`` float32."""
+    nyquist = cfg.sample_rate / 2
+    if not 0 < cutoff_hz < nyquist:
+        raise ValueError(f"cutoff {cutoff_hz} Hz must lie in (0, {nyquist}) Hz")
+    mask = torch.zeros(cfg.n_rows, n_frames)
+    mask[cfg.row_of_frequency(cutoff_hz) :, :] = 1.0
+    return mask
+
+
+def frames_touching(cfg: STFTConfig, start_s: float, end_s: float, n_frames: int) -> tuple[int, int]:
+    """Frame range [first, last + 1) whose analysis window overlaps the interval [start_s, end_s]."""
+    half = cfg.win_length / 2
+    start, end = start_s * cfg.sample_rate, end_s * cfg.sample_rate
+    first = max(0, math.floor((start - half) / cfg.hop_length) + 1)
+    last = min(n_frames - 1, math.ceil((end + half) / cfg.hop_length) - 1)
+    return first, last + 1
+
+
+def gap_mask(cfg: STFTConfig, n_frames: int, gaps_s: Sequence[tuple[float, float]]) -> torch.Tensor:
+    """Mask of every frame whose window overlaps one of the gaps (seconds), all rows. ``-> [N, W]``."""
+    mask = torch.zeros(cfg.n_rows, n_frames)
+    for start_s, end_s in gaps_s:
+        if end_s <= start_s:
+            raise ValueError(f"gap {start_s}-{end_s} s is empty or reversed")
+        first, stop = frames_touching(cfg, start_s, end_s, n_frames)
+        mask[:, first:stop] = 1.0
+    return mask
+
+
+def quality_mask(cfg: STFTConfig, n_frames: int, true_sr: float | None) -> torch.Tensor:
+    """Loss mask that drops rows above a file's true bandwidth ``true_sr / 2``. ``-> [N, W]`` (1 = keep)."""
+    keep = torch.ones(cfg.n_rows, n_frames)
+    if true_sr is not None and true_sr / 2 < cfg.sample_rate / 2:
+        keep[cfg.row_of_frequency(true_sr / 2) :, :] = 0.0
+    return keep
+
+
+def sample_training_mask(
+    cfg: STFTConfig, mask_cfg: MaskConfig, n_frames: int, generator: torch.Generator | None = None
+) -> tuple[torch.Tensor, dict[str, Any]]:
+    """Draw one training mask (SPEC 3). Returns ``M`` [N, W] and a description of the draw.
+
+    Bandwidth extension: cutoff bin uniform over the bins of ``cutoff_hz_range``. Inpainting: a run
+    of frames of length uniform in ``gap_s_range`` at a uniform position, all rows.
+    """
+
+    def uniform() -> float:
+        return float(torch.rand((), generator=generator))
+
+    mask = torch.zeros(cfg.n_rows, n_frames)
+    if uniform() < mask_cfg.p_bandwidth:
+        lo = cfg.row_of_frequency(mask_cfg.cutoff_hz_range[0])
+        hi = min(cfg.row_of_frequency(mask_cfg.cutoff_hz_range[1]), cfg.n_rows - 1)
+        row = int(torch.randint(lo, hi + 1, (), generator=generator))
+        mask[row:, :] = 1.0
+        return mask, {"task": "bandwidth-extension", "cutoff_hz": cfg.bin_frequency(row + 1)}
+    seconds = mask_cfg.gap_s_range[0] + uniform() * (mask_cfg.gap_s_range[1] - mask_cfg.gap_s_range[0])
+    length = max(1, min(n_frames, round(seconds * cfg.sample_rate / cfg.hop_length)))
+    start = int(torch.randint(0, n_frames - length + 1, (), generator=generator))
+    mask[:, start : start + length] = 1.0
+    return mask, {"task": "inpainting", "gap_frames": (start, start + length)}
+
+
+def apply_mask(
+    x0: torch.Tensor, mask: torch.Tensor, fill_std: float, noise: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Degrade a representation (eq. 8): ``X1 = X0 (1 - M) + eta M``. ``x0 [..., C, N, W]``, ``mask [.., N, W]``."""
+    m = mask.unsqueeze(-3).to(x0.dtype)
+    if noise is None:
+        noise = torch.randn_like(x0)
+    return x0 * (1 - m) + fill_std * noise * m

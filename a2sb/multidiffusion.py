@@ -1,0 +1,77 @@
+"""MultiDiffusion over long spectrograms (SPEC 7; paper Algorithm 1, eq. 20).
+
+At one sampling step the network runs on windows of ``window_frames`` frames taken every
+``hop_frames`` frames, batched, and the outputs are averaged uniformly where windows overlap.
+The end is padded by a wrap-around copy of the first frames so that the last window is full
+(official behaviour); inputs shorter than one window repeat themselves. Memory: one accumulator
+of the state's size and one batch of windows; no window output or step prediction is kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+EpsNet = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+"""``net(x [B, C, N, W], t [B]) -> [B, C, N, W]``."""
+
+
+@dataclass(frozen=True)
+class WindowConfig:
+    """Window length and hop in frames, and windows per network call."""
+
+    window_frames: int = 256
+    hop_frames: int = 128
+    batch_size: int = 16
+
+    def __post_init__(self) -> None:
+        if not 0 < self.hop_frames <= self.window_frames:
+            raise ValueError(
+                f"need 0 < hop_frames <= window_frames, got {self.hop_frames}, {self.window_frames}"
+            )
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
+
+
+def window_starts(n_frames: int, cfg: WindowConfig) -> tuple[list[int], int]:
+    """Start frames of the windows and the padded length they cover (>= ``n_frames``)."""
+    if n_frames < 1:
+        raise ValueError("need at least one frame")
+    w, h = cfg.window_frames, cfg.hop_frames
+    if n_frames <= w:
+        return [0], w
+    n_windows = -(-(n_frames - w) // h) + 1
+    return [i * h for i in range(n_windows)], (n_windows - 1) * h + w
+
+
+def multidiffusion_eps(net: EpsNet, x_t: torch.Tensor, t: float, cfg: WindowConfig) -> torch.Tensor:
+    """Fused network output over all windows at time ``t``. ``x_t [C, N, L] -> [C, N, L]``.
+
+    Each frame's output is the uniform mean of the outputs of every window that holds it
+    (eq. 20). Padded frames (wrap-around copies) are computed but not accumulated.
+    """
+    n_frames = x_t.shape[-1]
+    starts, padded = window_starts(n_frames, cfg)
+    if padded > n_frames:
+        index = torch.arange(padded, device=x_t.device) % n_frames
+        x_pad = x_t.index_select(-1, index)
+    else:
+        x_pad = x_t
+    acc = torch.zeros_like(x_t)
+    count = torch.zeros(n_frames, dtype=x_t.dtype, device=x_t.device)
+    w = cfg.window_frames
+    for first in range(0, len(starts), cfg.batch_size):
+        batch_starts = starts[first : first + cfg.batch_size]
+        batch = torch.stack([x_pad[..., s : s + w] for s in batch_starts])
+        t_batch = torch.full((len(batch_starts),), float(t), dtype=x_t.dtype, device=x_t.device)
+        out = net(batch, t_batch)
+        del batch
+        for k, s in enumerate(batch_starts):
+            stop = min(s + w, n_frames)
+            if stop > s:
+                acc[..., s:stop] += out[k, ..., : stop - s]
+                count[s:stop] += 1
+        del out
+    return acc.div_(count)

@@ -1,0 +1,197 @@
+"""Restoration API: bandwidth extension and inpainting of whole files of any length (SPEC 4, 7).
+
+``restore(audio, sample_rate, task=..., checkpoint=...)`` resamples to the model's rate, encodes each
+channel, builds the mask of the task, runs the bridge sampler with MultiDiffusion and decodes with
+the DC row taken from the input where it is known. For inpainting the samples outside the gaps are
+returned unchanged.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from .audio import check_signal, resample
+from .bridge import BridgeSchedule
+from .errors import CheckpointError, InputError
+from .masks import MaskConfig, apply_mask, bandwidth_mask, frames_touching, gap_mask
+from .multidiffusion import WindowConfig
+from .representation import STFTConfig, dc_row, decode, encode
+from .sampler import PartitionRouter, sample, windowed_eps_fn
+
+TASKS = ("bandwidth-extension", "inpainting")
+
+
+def paper_gaps(duration_s: float, gap_s: float, period_s: float = 5.0) -> list[tuple[float, float]]:
+    """Gaps of the paper's protocol (SPEC 8): ``[p i + (p - g)/2, p i + (p + g)/2]`` inside the file."""
+    if gap_s <= 0 or gap_s >= period_s:
+        raise InputError(f"gap of {gap_s} s must lie in (0, {period_s}) s")
+    gaps = []
+    i = 0
+    while period_s * i + (period_s + gap_s) / 2 <= duration_s:
+        gaps.append((period_s * i + (period_s - gap_s) / 2, period_s * i + (period_s + gap_s) / 2))
+        i += 1
+    return gaps
+
+
+def check_gaps(gaps: Sequence[tuple[float, float]], duration_s: float, name: str) -> None:
+    """Gaps must be non-empty, inside the file and disjoint; one-line :class:`InputError` otherwise."""
+    if not gaps:
+        raise InputError(f"{name}: no gap to inpaint (the file is {duration_s:.2f} s long)")
+    ordered = sorted(gaps)
+    for start, end in ordered:
+        if not 0 <= start < end:
+            raise InputError(f"{name}: gap {start}-{end} s is empty or negative")
+        if end > duration_s:
+            raise InputError(f"{name}: gap {start}-{end} s lies outside the file ({duration_s:.2f} s)")
+    for (s0, e0), (s1, e1) in zip(ordered[:-1], ordered[1:]):
+        if s1 < e0:
+            raise InputError(f"{name}: gaps {s0}-{e0} s and {s1}-{e1} s overlap")
+
+
+@dataclass
+class Restorer:
+    """Loaded partitions plus the settings they were trained with."""
+
+    router: PartitionRouter
+    stft: STFTConfig
+    kind: str
+    mask: MaskConfig = field(default_factory=MaskConfig)
+    schedule: BridgeSchedule = field(default_factory=BridgeSchedule)
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+
+    @classmethod
+    def from_checkpoint(cls, checkpoint: str | os.PathLike, device: str = "cpu") -> Restorer:
+        """Load one ``.safetensors`` checkpoint or a partition bundle ``.json``."""
+        from .checkpoint import load_partitions
+
+        parts = load_partitions(checkpoint, map_location=device)
+        sidecars = [side for _, _, side in parts]
+        stft_dicts = [side["stft_config"] for side in sidecars]
+        if any(d != stft_dicts[0] for d in stft_dicts[1:]):
+            raise CheckpointError(f"{checkpoint}: partitions disagree on the STFT config")
+        model_dicts = [side["model_config"] for side in sidecars]
+        if any(d != model_dicts[0] for d in model_dicts[1:]):
+            raise CheckpointError(f"{checkpoint}: partitions disagree on the model config")
+        extra: dict[str, Any] = sidecars[0].get("extra") or {}
+        mask_cfg = MaskConfig.from_dict(extra["mask_config"]) if "mask_config" in extra else MaskConfig()
+        beta_max = float(extra.get("beta_max", 1.0))
+        in_channels = int(model_dicts[0].get("in_channels", 3))
+        kind = "factorized" if in_channels == 3 else "complex"
+        models = []
+        for model, t_range, _ in parts:
+            model.to(device).eval()
+            models.append((model, tuple(t_range)))
+        return cls(
+            router=PartitionRouter(models),
+            stft=STFTConfig.from_dict(stft_dicts[0]),
+            kind=kind,
+            mask=mask_cfg,
+            schedule=BridgeSchedule(beta_max=beta_max),
+            device=torch.device(device),
+        )
+
+    def restore_channel(
+        self,
+        wave: np.ndarray,
+        task: str,
+        cutoff_hz: float | None,
+        gaps: Sequence[tuple[float, float]] | None,
+        steps: int,
+        generator: torch.Generator,
+        window: WindowConfig,
+        progress: bool,
+    ) -> np.ndarray:
+        """Restore one channel ``[L]`` at the model rate; returns ``[L]``."""
+        cfg = self.stft
+        length = wave.shape[-1]
+        min_len = cfg.n_fft // 2 + 1
+        padded = np.pad(wave, (0, max(0, min_len - length)))
+        signal = torch.from_numpy(padded.astype(np.float32)).to(self.device)
+        x_in = encode(signal, cfg, self.kind)
+        dc = dc_row(signal, cfg)
+        n_frames = x_in.shape[-1]
+        if task == "bandwidth-extension":
+            mask = bandwidth_mask(cfg, n_frames, float(cutoff_hz))
+        else:
+            mask = gap_mask(cfg, n_frames, gaps or [])
+        mask = mask.to(self.device)
+        fill = torch.randn(x_in.shape, generator=generator).to(self.device)
+        x1 = apply_mask(x_in, mask, self.mask.fill_std, fill)
+        del fill
+        eps_fn = windowed_eps_fn(self.router, window)
+        x0 = sample(eps_fn, x1, mask, self.schedule, steps, generator=generator, progress=progress)
+        known_frames = mask.amax(dim=0) == 0  # DC is known wherever the whole frame is known
+        dc = torch.where(known_frames, dc, torch.zeros_like(dc))
+        out = decode(x0, cfg, padded.shape[-1], self.kind, dc=dc)[:length].cpu().numpy()
+        if task == "inpainting":
+            keep = np.ones(length, dtype=bool)
+            for start, end in gaps or []:
+                keep[int(round(start * cfg.sample_rate)) : int(round(end * cfg.sample_rate))] = False
+            out = np.where(keep, wave, out)
+        return out.astype(np.float32)
+
+
+def restore(
+    audio: np.ndarray,
+    sample_rate: int,
+    task: str = "bandwidth-extension",
+    cutoff_hz: float | None = None,
+    gaps: Sequence[tuple[float, float]] | None = None,
+    checkpoint: str | os.PathLike | Restorer | None = None,
+    steps: int = 50,
+    seed: int = 0,
+    device: str = "cpu",
+    window: WindowConfig | None = None,
+    progress: bool = False,
+    name: str = "input",
+) -> np.ndarray:
+    """Restore ``audio`` ([L] or [C, L], any rate) and return the same layout at the model's rate.
+
+    ``task`` is "bandwidth-extension" (needs ``cutoff_hz`` below the input's Nyquist) or
+    "inpainting" (needs ``gaps`` in seconds, inside the file, disjoint). ``checkpoint`` is a
+    ``.safetensors`` file, a partition bundle ``.json`` or a loaded :class:`Restorer`.
+    """
+    audio = np.asarray(audio, dtype=np.float32)
+    check_signal(audio, name)
+    if task not in TASKS:
+        raise InputError(f"{name}: unknown task {task!r}; expected one of {TASKS}")
+    if checkpoint is None:
+        raise InputError(f"{name}: no checkpoint given")
+    if steps < 1:
+        raise InputError(f"{name}: steps must be >= 1, got {steps}")
+    duration = audio.shape[-1] / sample_rate
+    if task == "bandwidth-extension":
+        if cutoff_hz is None:
+            raise InputError(f"{name}: bandwidth extension needs a cutoff frequency")
+        if not 0 < cutoff_hz < sample_rate / 2:
+            raise InputError(
+                f"{name}: cutoff {cutoff_hz} Hz must lie in (0, {sample_rate / 2:g}) Hz, below the Nyquist "
+                f"frequency of the input"
+            )
+    else:
+        check_gaps(list(gaps or []), duration, name)
+    restorer = checkpoint if isinstance(checkpoint, Restorer) else Restorer.from_checkpoint(checkpoint, device)
+    rate = restorer.stft.sample_rate
+    if task == "bandwidth-extension" and cutoff_hz >= rate / 2:
+        raise InputError(f"{name}: cutoff {cutoff_hz} Hz lies at or above the model's Nyquist ({rate / 2:g} Hz)")
+    if window is None:
+        frames = restorer.stft.segment_frames
+        window = WindowConfig(window_frames=frames, hop_frames=max(1, frames // 2))
+    generator = torch.Generator().manual_seed(seed)
+    channels = audio[None] if audio.ndim == 1 else audio
+    channels = resample(channels, sample_rate, rate)
+    restored = [
+        restorer.restore_channel(ch, task, cutoff_hz, gaps, steps, generator, window, progress)
+        for ch in channels
+    ]
+    out = np.stack(restored)
+    return out[0] if audio.ndim == 1 else out
+
+
+__all__ = ["Restorer", "TASKS", "check_gaps", "frames_touching", "paper_gaps", "restore"]

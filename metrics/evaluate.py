@@ -1,0 +1,337 @@
+"""Pairing of reference and estimate folders and per-item scoring: one row per item and metric.
+
+Files pair by relative path (an estimate may have another audio extension: ``a/b.wav`` pairs
+with ``a/b.flac``); reference MIDI files, for MIDI-F1, by the same relative path with ``.mid``
+or ``.midi``. Both signals are downmixed to mono. The estimate is resampled to the evaluation
+rate (the reference's, unless given) with soxr, and both are trimmed to the shorter length;
+each such step is recorded in the row's ``notes``. A failure (missing estimate, unreadable
+file, NaN or Inf samples, a metric that raises) becomes a row with ``status`` ``error`` and a
+one-line ``error``; an undefined metric (e.g. SiSpec of silence) a row with ``status``
+``undefined`` and an empty ``value``. Nothing raised by one item stops the run.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import csv
+import io
+import multiprocessing
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .audio import AUDIO_EXTENSIONS, load_audio, prepare, resample, write_text
+from .errors import MetricsError, MetricUndefined
+from .lsd import lsd_from_spectra
+from .sispec import sispec_from_spectra
+from .stft import magnitude_stft
+
+#: Metric names, in the order rows are written.
+METRICS = ("lsd", "sispec", "visqol", "midi_f1")
+
+#: Columns of per_item.csv after the ``--tag`` columns.
+COLUMNS = (
+    "item",
+    "metric",
+    "value",
+    "status",
+    "error",
+    "notes",
+    "seconds",
+    "sample_rate",
+    "duration_s",
+    "reference",
+    "estimate",
+)
+
+MIDI_EXTENSIONS = (".mid", ".midi")
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One item: its reference audio, its estimate (None when missing), its reference MIDI."""
+
+    item: str
+    reference: Path
+    estimate: Path | None
+    midi: Path | None = None
+    problem: str = ""  # why the estimate is None or ambiguous
+
+
+@dataclass(frozen=True)
+class EvalOptions:
+    """What to compute for each pair."""
+
+    metrics: tuple[str, ...] = METRICS[:3]
+    sample_rate: int | None = None  # evaluation rate for LSD and SiSpec; None: the reference's
+    tags: dict[str, str] = field(default_factory=dict)
+    need_midi: bool = False
+
+
+def parse_metrics(text: str | Sequence[str]) -> tuple[str, ...]:
+    """``"lsd,sispec"`` -> ``("lsd", "sispec")``, checked against :data:`METRICS`."""
+    names = [t.strip() for t in (text.split(",") if isinstance(text, str) else text)]
+    names = [n for n in names if n]
+    unknown = sorted(set(names) - set(METRICS))
+    if unknown or not names:
+        raise MetricsError(f"unknown metric(s) {unknown or names}; choose from {','.join(METRICS)}")
+    return tuple(dict.fromkeys(names))
+
+
+def _audio_files(folder: Path) -> list[Path]:
+    return sorted(
+        p
+        for p in folder.rglob("*")
+        if p.suffix.lower() in AUDIO_EXTENSIONS and p.is_file() and not p.name.startswith(".")
+    )
+
+
+def pair_files(
+    reference_dir: str | os.PathLike[str],
+    estimate_dir: str | os.PathLike[str],
+    midi_dir: str | os.PathLike[str] | None = None,
+) -> tuple[list[Pair], list[Path]]:
+    """Pairs for every reference audio file, and the estimates that have no reference."""
+    reference_dir, estimate_dir = Path(reference_dir), Path(estimate_dir)
+    for name, folder in (("reference", reference_dir), ("estimate", estimate_dir)):
+        if not folder.is_dir():
+            raise MetricsError(f"{name} folder not found: {folder}")
+    if midi_dir is not None and not Path(midi_dir).is_dir():
+        raise MetricsError(f"MIDI folder not found: {midi_dir}")
+    by_stem: dict[Path, list[Path]] = {}
+    for est in _audio_files(estimate_dir):
+        by_stem.setdefault(est.relative_to(estimate_dir).with_suffix(""), []).append(est)
+    pairs = []
+    used: set[Path] = set()
+    for ref in _audio_files(reference_dir):
+        rel = ref.relative_to(reference_dir)
+        candidates = by_stem.get(rel.with_suffix(""), [])
+        exact = [c for c in candidates if c.relative_to(estimate_dir) == rel]
+        estimate, problem = None, ""
+        if exact or len(candidates) == 1:
+            estimate = (exact or candidates)[0]
+        elif candidates:
+            problem = "ambiguous estimate: " + ", ".join(str(c) for c in candidates)
+        else:
+            problem = f"missing estimate: {estimate_dir / rel}"
+        used.update(candidates)
+        midi = None
+        if midi_dir is not None:
+            for ext in MIDI_EXTENSIONS:
+                path = Path(midi_dir) / rel.with_suffix(ext)
+                if path.is_file():
+                    midi = path
+                    break
+        pairs.append(Pair(rel.as_posix(), ref, estimate, midi, problem))
+    orphans = sorted(p for group in by_stem.values() for p in group if p not in used)
+    return pairs, orphans
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    if isinstance(exc, MetricsError):
+        return text or type(exc).__name__
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _row(pair: Pair, options: EvalOptions, metric: str, **values: Any) -> dict[str, Any]:
+    row: dict[str, Any] = dict(options.tags)
+    row.update({c: "" for c in COLUMNS})
+    row.update(
+        item=pair.item,
+        metric=metric,
+        reference=str(pair.reference),
+        estimate=str(pair.estimate or ""),
+    )
+    row.update(values)
+    return row
+
+
+def evaluate_item(pair: Pair, options: EvalOptions) -> list[dict[str, Any]]:
+    """Rows of one item, one per metric of ``options``; never raises."""
+    notes: list[str] = []
+
+    def failed(reason: str) -> list[dict[str, Any]]:
+        return [
+            _row(pair, options, m, status="error", error=reason, notes="; ".join(notes))
+            for m in options.metrics
+        ]
+
+    try:
+        if pair.estimate is None:
+            return failed(pair.problem or "missing estimate")
+        ref, ref_rate = load_audio(pair.reference)
+        est, est_rate = load_audio(pair.estimate)
+        for what, x in (("reference", ref), ("estimate", est)):
+            if x.ndim == 2 and x.shape[1] > 1:
+                notes.append(f"downmixed {what} from {x.shape[1]} channels")
+        ref, est = prepare(ref, "reference"), prepare(est, "estimate")
+        rate = options.sample_rate or ref_rate
+        if ref_rate != rate:
+            notes.append(f"resampled reference {ref_rate}->{rate} Hz")
+            ref = resample(ref, ref_rate, rate)
+        if est_rate != rate:
+            notes.append(f"resampled estimate {est_rate}->{rate} Hz")
+            est = resample(est, est_rate, rate)
+        n = min(len(ref), len(est))
+        for what, x in (("reference", ref), ("estimate", est)):
+            if len(x) != n:
+                notes.append(f"trimmed {what} from {len(x)} to {n} samples")
+        ref, est = ref[:n], est[:n]
+        for what, x in (("reference", ref), ("estimate", est)):
+            if not np.any(x):
+                notes.append(f"{what} is silent")
+    except Exception as exc:  # every failure is a row, never a crash
+        return failed(_one_line(exc))
+
+    spectra: dict[str, np.ndarray] = {}
+
+    def spectrum(which: str) -> np.ndarray:
+        if which not in spectra:
+            spectra[which] = magnitude_stft(ref if which == "ref" else est, rate)
+        return spectra[which]
+
+    rows = []
+    for metric in options.metrics:
+        started = time.perf_counter()
+        value, status, error = "", "ok", ""
+        try:
+            if metric == "lsd":
+                value = lsd_from_spectra(spectrum("ref"), spectrum("est"))
+            elif metric == "sispec":
+                value = sispec_from_spectra(spectrum("ref"), spectrum("est"))
+            elif metric == "visqol":
+                from .visqol import visqol
+
+                value = visqol(ref, est, rate)
+            elif metric == "midi_f1":
+                if pair.midi is None:
+                    raise MetricsError(
+                        "missing reference MIDI (no .mid/.midi of this item in --midi)"
+                        if options.need_midi
+                        else "no MIDI folder given (--midi DIR)"
+                    )
+                from .midi_f1 import midi_f1
+
+                value = midi_f1(est, rate, pair.midi)
+            else:
+                raise MetricsError(f"unknown metric {metric!r}")
+        except MetricUndefined as exc:
+            value, status, error = "", "undefined", _one_line(exc)
+        except Exception as exc:
+            value, status, error = "", "error", _one_line(exc)
+        rows.append(
+            _row(
+                pair,
+                options,
+                metric,
+                value=value if value == "" else repr(float(value)),
+                status=status,
+                error=error,
+                notes="; ".join(notes),
+                seconds=f"{time.perf_counter() - started:.3f}",
+                sample_rate=rate,
+                duration_s=f"{n / rate:.3f}",
+            )
+        )
+    return rows
+
+
+def _evaluate_item_star(args: tuple[Pair, EvalOptions]) -> list[dict[str, Any]]:
+    return evaluate_item(*args)
+
+
+def evaluate_pairs(
+    pairs: Sequence[Pair],
+    options: EvalOptions,
+    jobs: int = 1,
+    progress: Callable[[int, int, Pair], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Rows of every pair, in pair order; ``jobs`` > 1 scores items in parallel processes."""
+    rows: list[dict[str, Any]] = []
+    if jobs <= 1 or len(pairs) <= 1:
+        for i, pair in enumerate(pairs):
+            rows.extend(evaluate_item(pair, options))
+            if progress:
+                progress(i + 1, len(pairs), pair)
+        return rows
+    context = multiprocessing.get_context("spawn")  # no fork of onnxruntime or numba threads
+    with concurrent.futures.ProcessPoolExecutor(
+        max_workers=min(jobs, len(pairs)), mp_context=context
+    ) as pool:
+        futures = [pool.submit(_evaluate_item_star, (pair, options)) for pair in pairs]
+        for i, (pair, future) in enumerate(zip(pairs, futures)):
+            try:
+                rows.extend(future.result())
+            except Exception as exc:  # a worker that died (e.g. out of memory)
+                reason = f"worker process failed: {_one_line(exc)}"
+                rows.extend(
+                    _row(pair, options, m, status="error", error=reason) for m in options.metrics
+                )
+            if progress:
+                progress(i + 1, len(pairs), pair)
+    return rows
+
+
+def evaluate_dirs(
+    reference_dir: str | os.PathLike[str],
+    estimate_dir: str | os.PathLike[str],
+    metrics: Sequence[str] = METRICS[:3],
+    midi_dir: str | os.PathLike[str] | None = None,
+    sample_rate: int | None = None,
+    tags: dict[str, str] | None = None,
+    jobs: int = 1,
+    progress: Callable[[int, int, Pair], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Score every reference file of ``reference_dir`` against its estimate: rows as dicts."""
+    pairs, orphans = pair_files(reference_dir, estimate_dir, midi_dir)
+    if not pairs:
+        raise MetricsError(f"no audio files in reference folder {reference_dir}")
+    for orphan in orphans:
+        print(f"warning: estimate without reference, ignored: {orphan}", file=sys.stderr)
+    options = EvalOptions(
+        metrics=parse_metrics(metrics),
+        sample_rate=sample_rate,
+        tags=dict(tags or {}),
+        need_midi=midi_dir is not None,
+    )
+    return evaluate_pairs(pairs, options, jobs=jobs, progress=progress)
+
+
+def rows_to_csv(rows: Iterable[dict[str, Any]], columns: Sequence[str] | None = None) -> str:
+    """CSV text of ``rows``; columns: given, else those of the first row, in order."""
+    rows = list(rows)
+    if columns is None:
+        columns = list(rows[0]) if rows else list(COLUMNS)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(columns), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def write_rows_csv(rows: Iterable[dict[str, Any]], path: str | os.PathLike[str]) -> None:
+    """Write ``rows`` as CSV atomically (temporary file beside ``path``, then ``os.replace``)."""
+    write_text(path, rows_to_csv(rows))
+
+
+def read_rows_csv(
+    paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+) -> list[dict[str, str]]:
+    """Rows of one or more per-item CSV files (missing columns read as empty strings)."""
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    rows: list[dict[str, str]] = []
+    for path in paths:
+        path = Path(path)
+        if not path.is_file():
+            raise MetricsError(f"per-item CSV not found: {path}")
+        with path.open(newline="", encoding="utf-8") as f:
+            rows.extend({k: v or "" for k, v in row.items()} for row in csv.DictReader(f))
+    return rows

@@ -1,0 +1,26 @@
+"""Shared fixtures: small deterministic music-like signals."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+
+def music_like(length: int, sample_rate: int = 44100, seed: int = 0, lowest_hz: float = 196.0) -> np.ndarray:
+    """Six harmonic notes (fundamentals from ``lowest_hz`` up two octaves, 12 partials decaying
+    as 0.6^k) with a slow amplitude envelope: content well above 100 Hz, float64 [length]."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(length) / sample_rate
+    out = np.zeros(length)
+    for f0 in lowest_hz * 2 ** (rng.integers(0, 24, 6) / 12):
+        env = 0.6 + 0.4 * np.sin(2 * np.pi * rng.uniform(0.2, 1.0) * t + rng.uniform(0, 6))
+        for k in range(12):
+            f = f0 * (k + 1)
+            if f < 0.45 * sample_rate:
+                out += env * 0.6**k * np.sin(2 * np.pi * f * t + rng.uniform(0, 2 * np.pi))
+    return 0.9 * out / np.abs(out).max()
+
+
+@pytest.fixture
+def music():
+    return music_like
