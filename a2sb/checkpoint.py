@@ -74,8 +74,8 @@ def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     os.close(fd)
     tmp = Path(tmp_name)
     try:
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; give the usual mode
         write(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp (and safetensors) make 0600 files
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -172,11 +172,14 @@ def save_checkpoint(
     path: PathLike,
     model_or_state_dict: nn.Module | Mapping[str, torch.Tensor],
     model_config: Mapping[str, Any] | ModelConfig,
-    stft_config: Mapping[str, Any],
+    stft_config: Mapping[str, Any] | Any,
     t_range: Sequence[float] = (0.0, 1.0),
     extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Write ``path`` (.safetensors) and its JSON sidecar atomically; return the sidecar dict.
+
+    ``stft_config`` is a dict or an object with ``to_dict()`` (``STFTConfig``); ``extra`` must be
+    JSON-serialisable.
 
     The weights must match ``model_config`` in names and shapes (checked on the meta device).
     """
@@ -194,14 +197,15 @@ def save_checkpoint(
     if problem:
         raise CheckpointError(f"{path}: weights do not match the model config: {problem}")
 
-    _atomic_write(path, lambda tmp: safetensors.torch.save_file(tensors, str(tmp)))
     commit, dirty = git_state()
     sidecar = {
         "format": CHECKPOINT_FORMAT,
         "weights": path.name,
-        "sha256": file_sha256(path),
+        "sha256": None,
         "model_config": config.to_dict(),
-        "stft_config": dict(stft_config),
+        "stft_config": (
+            stft_config.to_dict() if hasattr(stft_config, "to_dict") else dict(stft_config)
+        ),
         "t_range": [lo, hi],
         "git_commit": commit,
         "git_dirty": dirty,
@@ -209,6 +213,13 @@ def save_checkpoint(
         "torch_version": torch.__version__,
         "extra": dict(extra or {}),
     }
+    try:  # fail before writing anything
+        json.dumps(sidecar)
+    except (TypeError, ValueError) as err:
+        raise CheckpointError(f"{path}: sidecar is not JSON-serialisable ({err})") from None
+
+    _atomic_write(path, lambda tmp: safetensors.torch.save_file(tensors, str(tmp)))
+    sidecar["sha256"] = file_sha256(path)
     _write_json(sidecar_path(path), sidecar)
     return sidecar
 

@@ -53,25 +53,28 @@ def multidiffusion_eps(net: EpsNet, x_t: torch.Tensor, t: float, cfg: WindowConf
     (eq. 20). Padded frames (wrap-around copies) are computed but not accumulated.
     """
     n_frames = x_t.shape[-1]
-    starts, padded = window_starts(n_frames, cfg)
-    if padded > n_frames:
-        index = torch.arange(padded, device=x_t.device) % n_frames
-        x_pad = x_t.index_select(-1, index)
-    else:
-        x_pad = x_t
+    starts, _ = window_starts(n_frames, cfg)
+    w = cfg.window_frames
     acc = torch.zeros_like(x_t)
     count = torch.zeros(n_frames, dtype=x_t.dtype, device=x_t.device)
-    w = cfg.window_frames
     for first in range(0, len(starts), cfg.batch_size):
         batch_starts = starts[first : first + cfg.batch_size]
-        batch = torch.stack([x_pad[..., s : s + w] for s in batch_starts])
+        batch = torch.stack([_window(x_t, s, w) for s in batch_starts])
         t_batch = torch.full((len(batch_starts),), float(t), dtype=x_t.dtype, device=x_t.device)
         out = net(batch, t_batch)
         del batch
         for k, s in enumerate(batch_starts):
             stop = min(s + w, n_frames)
-            if stop > s:
-                acc[..., s:stop] += out[k, ..., : stop - s]
-                count[s:stop] += 1
+            acc[..., s:stop] += out[k, ..., : stop - s]
+            count[s:stop] += 1
         del out
     return acc.div_(count)
+
+
+def _window(x: torch.Tensor, start: int, width: int) -> torch.Tensor:
+    """Frames ``start .. start + width`` of ``x [C, N, L]``, wrapping around past the end."""
+    n_frames = x.shape[-1]
+    if start + width <= n_frames:
+        return x[..., start : start + width]
+    index = torch.arange(start, start + width, device=x.device) % n_frames
+    return x.index_select(-1, index)

@@ -123,7 +123,7 @@ class Restorer:
         mask = mask.to(self.device)
         fill = torch.randn(x_in.shape, generator=generator).to(self.device)
         x1 = apply_mask(x_in, mask, self.mask.fill_std, fill)
-        del fill
+        del fill, x_in
         eps_fn = windowed_eps_fn(self.router, window)
         x0 = sample(eps_fn, x1, mask, self.schedule, steps, generator=generator, progress=progress)
         known_frames = mask.amax(dim=0) == 0  # DC is known wherever the whole frame is known

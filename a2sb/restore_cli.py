@@ -11,7 +11,7 @@ from .errors import InputError
 from .restore import TASKS, Restorer, check_gaps, paper_gaps, restore
 
 
-def parse_gaps(text: str) -> list[tuple[float, float]]:
+def parse_gaps(text: str, name: str) -> list[tuple[float, float]]:
     """``"2.0-2.3,7.5-8.0"`` -> ``[(2.0, 2.3), (7.5, 8.0)]`` (seconds)."""
     gaps = []
     for part in text.split(","):
@@ -21,7 +21,7 @@ def parse_gaps(text: str) -> list[tuple[float, float]]:
         try:
             start, end = (float(v) for v in part.split("-"))
         except ValueError:
-            raise InputError(f"--gaps: cannot read {part!r}; expected START-END in seconds") from None
+            raise InputError(f"{name}: --gaps: cannot read {part!r}; expected START-END in seconds") from None
         gaps.append((start, end))
     return gaps
 
@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
         if args.gaps and args.gap_every:
             raise InputError(f"{name}: give either --gaps or --gap-every/--gap-ms, not both")
         if args.gaps:
-            gaps = parse_gaps(args.gaps)
+            gaps = parse_gaps(args.gaps, name)
         elif args.gap_every and args.gap_ms:
             gaps = paper_gaps(duration, args.gap_ms / 1000, args.gap_every)
         else:

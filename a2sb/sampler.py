@@ -59,6 +59,11 @@ def windowed_eps_fn(router: PartitionRouter, window: WindowConfig) -> EpsFn:
     return eps_fn
 
 
+def _randn_like(x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    """Standard normal noise drawn on the CPU (device-independent results), moved to ``x``'s device."""
+    return torch.randn(x.shape, generator=generator, dtype=x.dtype).to(x.device)
+
+
 @torch.inference_mode()
 def sample(
     eps_fn: EpsFn,
@@ -76,25 +81,33 @@ def sample(
     ``generator`` so results do not depend on the device.
     """
     grid = time_grid(n_steps, t_end).tolist()
-    m = mask.to(x1.dtype).unsqueeze(0)
+    m = mask.to(x1.dtype).unsqueeze(0)  # [1, N, W]: broadcasts over channels
     known = 1 - m
     x1_known = x1 * known
     x_t = x1.clone()
     x0_hat = x1
+    # Every update below works in place on state-sized tensors: memory holds a fixed number of
+    # them whatever the number of steps (no per-step prediction is kept).
     steps = tqdm(range(len(grid)), desc="sampling", unit="step", disable=not progress, leave=False)
     for i in steps:
         t = grid[i]
-        eps = eps_fn(x_t, t)
-        x0_hat = schedule.predict_x0(x_t, eps, t)
-        del eps
+        sigma_t2 = float(schedule.sigma2(t))
+        x0_hat = eps_fn(x_t, t)  # eps, turned into X0_hat = X_t - sigma_t eps in place
+        x0_hat.mul_(-(sigma_t2**0.5)).add_(x_t)
         x0_hat.mul_(m).add_(x1_known)
         if i == len(grid) - 1:
             break
         s = grid[i + 1]
-        noise = torch.randn(x_t.shape, generator=generator, dtype=x_t.dtype).to(x_t.device)
-        x_t = schedule.posterior(x_t, x0_hat, t, s, noise)
-        noise = torch.randn(x_t.shape, generator=generator, dtype=x_t.dtype).to(x_t.device)
-        std_s = schedule.marginal_std(s, x_t)
-        x_t.mul_(m).add_((x1 + std_s * noise).mul_(known))
+        sigma_s2 = float(schedule.sigma2(s))
+        a2 = sigma_t2 - sigma_s2
+        noise = _randn_like(x_t, generator)
+        # posterior (SPEC 4): X_s = (a^2 X0_hat + sigma_s^2 X_t) / sigma_t^2 + sqrt(a^2 sigma_s^2 / sigma_t^2) z
+        x_t.mul_(sigma_s2 / sigma_t2).add_(x0_hat, alpha=a2 / sigma_t2)
+        x_t.add_(noise, alpha=(a2 * sigma_s2 / sigma_t2) ** 0.5)
+        # known region: X1 plus bridge noise of the marginal std at s
+        std_s = float(schedule.marginal_std(s, x_t))
+        del noise
+        noise = _randn_like(x_t, generator)
+        x_t.mul_(m).add_(noise.mul_(std_s).add_(x1).mul_(known))
         del noise
     return x0_hat

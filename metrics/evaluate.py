@@ -200,7 +200,8 @@ def evaluate_item(pair: Pair, options: EvalOptions) -> list[dict[str, Any]]:
     rows = []
     for metric in options.metrics:
         started = time.perf_counter()
-        value, status, error = "", "ok", ""
+        value: float | None = None
+        status, error = "ok", ""
         try:
             if metric == "lsd":
                 value = lsd_from_spectra(spectrum("ref"), spectrum("est"))
@@ -223,15 +224,15 @@ def evaluate_item(pair: Pair, options: EvalOptions) -> list[dict[str, Any]]:
             else:
                 raise MetricsError(f"unknown metric {metric!r}")
         except MetricUndefined as exc:
-            value, status, error = "", "undefined", _one_line(exc)
+            status, error = "undefined", _one_line(exc)
         except Exception as exc:
-            value, status, error = "", "error", _one_line(exc)
+            status, error = "error", _one_line(exc)
         rows.append(
             _row(
                 pair,
                 options,
                 metric,
-                value=value if value == "" else repr(float(value)),
+                value="" if value is None else repr(float(value)),
                 status=status,
                 error=error,
                 notes="; ".join(notes),

@@ -85,8 +85,14 @@ def _quiet() -> Any:
 def _model() -> Any:
     """The basic-pitch ONNX model, loaded once per process."""
     with _quiet():
-        from basic_pitch import FilenameSuffix, build_icassp_2022_model_path
-        from basic_pitch.inference import Model
+        try:
+            from basic_pitch import FilenameSuffix, build_icassp_2022_model_path
+            from basic_pitch.inference import Model
+        except ImportError as exc:
+            raise ImportError(
+                f"MIDI-F1 needs basic-pitch ({exc}): pip install --no-deps basic-pitch==0.4.0 "
+                "plus the metrics extra (onnxruntime, librosa, resampy<0.4.3, scikit-learn)"
+            ) from exc
 
         path = build_icassp_2022_model_path(FilenameSuffix.onnx)
         if not path.is_file():

@@ -33,7 +33,12 @@ VISQOL_RATE = 48000
 @functools.lru_cache(maxsize=1)
 def _api() -> Any:
     """One ``VisqolApi`` per process (creating it loads the SVR model)."""
-    from visqol import VisqolApi
+    try:
+        from visqol import VisqolApi
+    except ImportError as exc:
+        raise ImportError(
+            f"ViSQOL needs visqol-python ({exc}): pip install visqol-python numba"
+        ) from exc
 
     # visqol-python logs a warning per call for duration or rate mismatches we handle ourselves.
     logging.getLogger("visqol").setLevel(logging.ERROR)

@@ -11,10 +11,18 @@ from .rope import RotaryFreqs, apply_rope
 
 
 class GroupNorm32(nn.GroupNorm):
-    """GroupNorm computed in float32 (input cast up, output cast back), so bf16 autocast is safe."""
+    """GroupNorm computed in (at least) float32, output cast back to the input's dtype.
+
+    Input and affine parameters are promoted together, so bf16 autocast, a bf16 model and a
+    float64 model all work.
+    """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return super().forward(x.float()).to(x.dtype)
+        dtype = torch.promote_types(x.dtype, torch.float32)
+        weight = self.weight.to(dtype) if self.weight is not None else None
+        bias = self.bias.to(dtype) if self.bias is not None else None
+        y = F.group_norm(x.to(dtype), self.num_groups, weight, bias, self.eps)
+        return y.to(x.dtype)
 
 
 class ResBlock(nn.Module):
@@ -45,6 +53,8 @@ class ResBlock(nn.Module):
         scale, shift = self.emb_layers(cond).chunk(2, dim=1)
         h = torch.addcmul(shift, self.out_norm(h), 1 + scale)
         h = self.out_rest(h)
+        if h.dtype != x.dtype:  # e.g. a float32 input under bf16 autocast: promote as x + h would
+            return x + h
         return h.add_(x)  # h is the fresh output of a conv: adding in place is autograd-safe
 
 
@@ -77,7 +87,7 @@ class AttentionBlock(nn.Module):
     def _heads(self, y: torch.Tensor) -> torch.Tensor:
         """``[B, C, H, W] -> [B, heads, H * W, head_dim]``."""
         b, c, h, w = y.shape
-        return y.view(b, self.num_heads, c // self.num_heads, h * w).transpose(-1, -2)
+        return y.reshape(b, self.num_heads, c // self.num_heads, h * w).transpose(-1, -2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, c, height, width = x.shape

@@ -17,7 +17,9 @@ BAND_PI = 3.14  # the official code writes 3.14, not pi: kept so released weight
 
 def time_embedding(t: torch.Tensor, num_freqs: int = 64) -> torch.Tensor:
     """``[sin(t m), cos(t m)]`` with ``m = linspace(0.5, 16, num_freqs)``. ``t [B] -> [B, 2 F]``."""
-    m = torch.linspace(TIME_MULT_MIN, TIME_MULT_MAX, num_freqs, device=t.device, dtype=torch.float32)
+    m = torch.linspace(
+        TIME_MULT_MIN, TIME_MULT_MAX, num_freqs, device=t.device, dtype=torch.float32
+    )
     angles = t.to(torch.float32)[:, None] * m[None, :]
     return torch.cat((angles.sin(), angles.cos()), dim=1)
 

@@ -120,17 +120,11 @@ PRESETS: dict[str, ModelConfig] = {
     # The 2-channel [Re S, Im S] ablation of Figures 4-5 at the paper's size.
     "paper-2ch": dataclasses.replace(_PAPER, in_channels=2, out_channels=2),
     # The paper's wiring at about 1/50 of its size (GPU benchmarks).
-    "bench-small": dataclasses.replace(
-        _PAPER, widths=(32, 64, 64, 128, 128, 256), num_heads=2
-    ),
+    "bench-small": dataclasses.replace(_PAPER, widths=(32, 64, 64, 128, 128, 256), num_heads=2),
     # The default CPU profile's model.
-    "small": dataclasses.replace(
-        _PAPER, widths=(32, 64, 96, 128, 160, 192), num_heads=2
-    ),
+    "small": dataclasses.replace(_PAPER, widths=(32, 64, 96, 128, 160, 192), num_heads=2),
     # Unit tests: every block of the wiring, well under a million parameters.
-    "tiny": dataclasses.replace(
-        _PAPER, widths=(32,) * 6, num_heads=2, rope_freqs_per_axis=4
-    ),
+    "tiny": dataclasses.replace(_PAPER, widths=(32,) * 6, num_heads=2, rope_freqs_per_axis=4),
 }
 
 

@@ -21,7 +21,9 @@ import math
 import torch
 from torch import nn
 
-ROPE_MAX_FREQ = 64.0  # rotary-embedding-torch "pixel" frequencies: linspace(1, max_freq / 2, F) * pi
+ROPE_MAX_FREQ = (
+    64.0  # rotary-embedding-torch "pixel" frequencies: linspace(1, max_freq / 2, F) * pi
+)
 
 
 def pixel_freqs(num_freqs: int) -> torch.Tensor:

@@ -84,6 +84,14 @@ class A2SBUNet(nn.Module):
                 f"network input rows and frames must be multiples of {m} "
                 f"(2^{cfg.levels} levels), got N={x.shape[2]}, W={x.shape[3]} in {list(x.shape)}"
             )
+        # GroupNorm needs more than one value per group: the coarsest resolution may be 1 x 1.
+        for r, width in enumerate(cfg.widths):
+            if (width // cfg.norm_groups) * (x.shape[2] >> r) * (x.shape[3] >> r) < 2:
+                raise ValueError(
+                    f"network input {list(x.shape)} is too small: at 1/{2**r} resolution "
+                    f"GroupNorm would see one value per group (width {width}, "
+                    f"{cfg.norm_groups} groups)"
+                )
 
     def forward(self, x: torch.Tensor, t: torch.Tensor | float) -> torch.Tensor:
         """``x [B, C, N, W]``, ``t [B]`` (or a scalar, shared by the batch) -> ``[B, C, N, W]``."""
