@@ -24,7 +24,7 @@ import os
 import subprocess
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -209,7 +209,7 @@ def save_checkpoint(
         "t_range": [lo, hi],
         "git_commit": commit,
         "git_dirty": dirty,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "torch_version": torch.__version__,
         "extra": dict(extra or {}),
     }

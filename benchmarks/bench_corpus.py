@@ -28,7 +28,15 @@ def _du(path: Path) -> int:
 def bench(profiles: list[str], seed: int, out: Path) -> dict:
     from a2sb.data.corpus.build import build_corpus
 
-    result: dict = {"machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version()}, "seed": seed, "profiles": {}}
+    result: dict = {
+        "machine": {
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+        },
+        "seed": seed,
+        "profiles": {},
+    }
     for profile in profiles:
         target = out / profile
         if target.exists():
@@ -42,7 +50,17 @@ def bench(profiles: list[str], seed: int, out: Path) -> dict:
             "audio_seconds": report["total_seconds"],
             "bytes_on_disk": _du(target),
             "sets": {
-                name: {k: s[k] for k in ("items", "total_seconds", "energy_share_above_8k", "energy_share_above_12k", "build_seconds", "bytes")}
+                name: {
+                    k: s[k]
+                    for k in (
+                        "items",
+                        "total_seconds",
+                        "energy_share_above_8k",
+                        "energy_share_above_12k",
+                        "build_seconds",
+                        "bytes",
+                    )
+                }
                 for name, s in report["sets"].items()
             },
         }
@@ -53,7 +71,12 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--profiles", nargs="+", default=["ci", "default"], choices=["ci", "default"])
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--out", type=Path, default=None, help="keep the corpora here (default: a temporary directory)")
+    ap.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="keep the corpora here (default: a temporary directory)",
+    )
     ap.add_argument("--json", type=Path, default=None, help="also write the result to this file")
     args = ap.parse_args(argv)
     tmp = None

@@ -157,6 +157,20 @@ def read_musan_licenses(paths: Iterable[str | Path]) -> dict[str, str]:
     return out
 
 
+def read_kaggle_license(path: str | Path) -> str | None:
+    """The licence name of a Kaggle ``dataset-metadata.json`` (``licenses[0].name``), applied
+    to every item of the dataset; None when absent."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path}: cannot read Kaggle metadata: {exc}") from None
+    licenses = data.get("licenses") if isinstance(data, Mapping) else None
+    if isinstance(licenses, list) and licenses and isinstance(licenses[0], Mapping):
+        name = licenses[0].get("name")
+        return str(name) if name else None
+    return None
+
+
 # ------------------------------------------------------------------ licence lookup
 
 
@@ -192,6 +206,9 @@ def license_lookup(ds: Dataset, raw_dir: str | Path) -> Callable[[str], str | No
     if fmt == "musan_license_files":
         table = read_musan_licenses(files)
         return lambda p: table.get(Path(p).stem) or table.get(f"{Path(p).parent.name}/*")
+    if fmt == "kaggle_metadata":
+        name = read_kaggle_license(files[0])
+        return lambda _p: name
     raise InputError(f"{ds.name}: unknown licence metadata format {fmt!r}")
 
 

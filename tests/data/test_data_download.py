@@ -8,7 +8,7 @@ import tarfile
 
 import pytest
 import yaml
-from data_helpers import make_tar, tar_file
+from data_helpers import make_tar, tar_file, tar_link
 
 from a2sb.data.cli import main
 from a2sb.data.download import DownloadError, download, fetch, fetch_dataset, parse_checksum_list
@@ -367,3 +367,52 @@ def test_registry_rejects_bad_entries(tmp_path):
         parse_registry({"datasets": {"x": bad_sum}}, "r.yaml")
     with pytest.raises(InputError, match="unknown key"):
         parse_registry({"datasets": {"x": {**base, "colour": "red"}}}, "r.yaml")
+
+
+@pytest.mark.parametrize(
+    ("members", "cap", "message"),
+    [
+        ([tar_file("ok.wav", b"x"), tar_file("../../evil.wav", b"evil")], None, "contains '..'"),
+        ([tar_file("ok.wav", b"x"), tar_link("ok/link", "../../../outside")], None, "escapes"),
+        ([tar_file("big.wav", b"\0" * 200_000)], 100_000, "cap of 100000 bytes"),
+    ],
+    ids=["path-traversal", "link-escape", "size-cap"],
+)
+def test_fetch_refuses_unsafe_archives_served_over_http(
+    http_server, tmp_path, members, cap, message
+):
+    from a2sb.data.extract import UnsafeArchiveError
+
+    data = make_tar(members)
+    http_server.files["/bad.tar.gz"] = data
+    doc = {
+        "datasets": {
+            "bad": {
+                "title": "bad",
+                "role": "test",
+                "files": [
+                    {
+                        "url": http_server.url("/bad.tar.gz"),
+                        "filename": "bad.tar.gz",
+                        "archive": "tar.gz",
+                        "size_bytes": len(data),
+                        "checksum": {
+                            "algorithm": "sha256",
+                            "value": hashlib.sha256(data).hexdigest(),
+                        },
+                    }
+                ],
+                "license": {"kind": "dataset", "license": "CC0"},
+            }
+        }
+    }
+    ds = parse_registry(doc)["bad"]
+    root = tmp_path / "root"
+    with pytest.raises(UnsafeArchiveError, match=message):
+        fetch_dataset(ds, root, progress=False, log=lambda m: None, max_extract_bytes=cap)
+    assert (
+        root / "bad" / "downloads" / "bad.tar.gz"
+    ).read_bytes() == data  # verified download kept
+    raw = root / "bad" / "raw"
+    assert not any(p.is_file() for p in raw.rglob("*")) if raw.exists() else True
+    assert not (tmp_path / "evil.wav").exists() and not (root / "evil.wav").exists()

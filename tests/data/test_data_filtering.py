@@ -206,3 +206,17 @@ def test_items_are_the_mixtures_not_the_stems(tmp_path):
         "slakh2100_flac_redux/validation/Track00001/mix.flac",
     ]
     assert all(i.license == "CC BY 4.0" and i.duration == pytest.approx(0.01) for i in items)
+
+
+def test_kaggle_licence_applies_to_the_whole_dataset(tmp_path):
+    ds = REG["musical_instrument"]
+    (tmp_path / "dataset-metadata.json").write_text(
+        json.dumps({"id": "x/y", "licenses": [{"name": "CC0-1.0"}]})
+    )
+    lookup = license_lookup(ds, tmp_path)
+    assert lookup("Train_submission/Train_submission/a.wav") == "CC0-1.0"
+    assert filter_items(ds, [Item("a.wav", 1.0, lookup("a.wav"))])[0].kept
+    (tmp_path / "dataset-metadata.json").write_text(
+        json.dumps({"id": "x/y", "licenses": [{"name": "other"}]})
+    )
+    assert not filter_items(ds, [Item("a.wav", 1.0, license_lookup(ds, tmp_path)("a.wav"))])[0].kept

@@ -55,6 +55,7 @@ def test_unknowns_are_none_not_guessed(reg):
     musan = reg["musan"].files[0]
     assert musan.checksum is None and musan.size_bytes is None
     assert reg["gtzan"].license.license is None and reg["ccmixter"].license.license is None
+    assert reg["musical_instrument"].license.format == "kaggle_metadata"
     raw = yaml.safe_load(
         open(
             __import__("a2sb.data.registry", fromlist=["x"]).__file__.replace(

@@ -71,7 +71,7 @@ def _spectrum(timbre: str, layer: str, k: np.ndarray, f: np.ndarray) -> np.ndarr
     """Amplitude of harmonic ``k`` (frequency ``f``) for a timbre's layer."""
     k = k.astype(np.float64)
     if timbre == "piano":  # upper partials only (the first 8 are explicit)
-        a = (np.abs(np.sin(np.pi * k / 8.3)) + 0.08) / k**1.15
+        a = (np.abs(np.sin(np.pi * k / 8.3)) + 0.08) / k**1.15 / (1.0 + (f / 7000.0) ** 2)
         return np.where(k > 8, a, 0.0)
     if timbre in ("plucked", "bass"):
         pos = 0.13 if timbre == "plucked" else 0.22
@@ -116,15 +116,22 @@ def wavetable(timbre: str, layer: str, midi: int, sr: int) -> np.ndarray:
     return np.append(tab, tab[0]).astype(np.float32)
 
 
-def _phase_index(f0: float, n: int, sr: int, fm: np.ndarray | None, phase0: float) -> tuple[np.ndarray, np.ndarray]:
+def _phase_index(
+    f0: float, n: int, sr: int, fm: np.ndarray | None, phase0: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Table index and fraction per sample, in 32.32 fixed point (exact wrap-around, fast)."""
     inc = f0 / sr * TABLE_SIZE
     mask = (TABLE_SIZE << 32) - 1
     if fm is None:
         # int64 products may wrap: only the low 44 bits (index + fraction) are kept anyway
-        ph = (np.arange(n, dtype=np.int64) * np.int64(round(inc * 2**32)) + np.int64(int(phase0 * 2**32))) & mask
+        ph = (
+            np.arange(n, dtype=np.int64) * np.int64(round(inc * 2**32))
+            + np.int64(int(phase0 * 2**32))
+        ) & mask
     else:
-        ph = ((phase0 + np.cumsum(inc * fm.astype(np.float64))) * 4294967296.0).astype(np.int64) & mask
+        ph = ((phase0 + np.cumsum(inc * fm.astype(np.float64))) * 4294967296.0).astype(
+            np.int64
+        ) & mask
     i = (ph >> 32).astype(np.int32)
     return i, (ph & 0xFFFFFFFF).astype(np.float32) * np.float32(2.0**-32)
 
@@ -226,7 +233,9 @@ def render_note(
                 break
             amp = (abs(np.sin(np.pi * p / 8.3)) + 0.08) / p**1.15 * np.exp(-fp / bright)
             taup = tau / (1.0 + fp / 2000.0)
-            env = f32(0.65 * amp) * np.exp(t * f32(-1.0 / (0.22 * taup))) + f32(0.35 * amp) * np.exp(t * f32(-1.0 / taup))
+            env = f32(0.65 * amp) * np.exp(t * f32(-1.0 / (0.22 * taup))) + f32(
+                0.35 * amp
+            ) * np.exp(t * f32(-1.0 / taup))
             out += env * np.sin(t * f32(2 * np.pi * fp) + f32(rng.uniform(0, 2 * np.pi)))
         i, fr = _phase_index(f0, n, sr, None, phase0)
         hi = _read(wavetable("piano", "bright", mi, sr), i, fr)
@@ -310,7 +319,11 @@ def render_note(
         for ratio, amp, tau in ((1.0, 1.0, 1.6), (3.9, 0.35, 0.5), (9.9, 0.15, 0.12)):
             fp = f0 * ratio
             if fp < 0.49 * sr:
-                out += np.float32(amp) * np.exp(t * np.float32(-1.0 / tau)) * np.sin(t * np.float32(2 * np.pi * fp))
+                out += (
+                    np.float32(amp)
+                    * np.exp(t * np.float32(-1.0 / tau))
+                    * np.sin(t * np.float32(2 * np.pi * fp))
+                )
         out *= (1.0 + 0.25 * np.sin(2 * np.pi * 5.5 * t)).astype(np.float32)
         k = min(n, int(0.006 * sr))
         out[:k] += 0.2 * v * noise.take("bright", k)

@@ -1,0 +1,63 @@
+"""Data parallel on CPU with gloo: 2 torchrun processes versus 1 process, same global batch."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import safetensors.torch
+import torch
+from training_helpers import tiny_config
+
+from a2sb.training.trainer import train
+
+REPO = Path(__file__).resolve().parents[2]
+TOLERANCE = 1e-5  # fp32; the two runs sum the same gradients in a different order
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_two_processes_match_one(corpus, tmp_path):
+    # lr 1e-3 and 8 steps (RAdam rectifies from step 6) so that the weights move well beyond the tolerance
+    common = {"max_steps": 8, "global_batch": 4, "device": "cpu", "checkpoint_every": 8, "lr": 1e-3}
+    config = tmp_path / "ddp.json"
+    config.write_text(json.dumps(tiny_config(corpus, micro_batch=1, **common).to_dict()))
+    run2 = tmp_path / "two"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "1", "--nproc-per-node", "2",
+           "--master-addr", "127.0.0.1", "--master-port", str(free_port()),
+           "-m", "a2sb", "train", "--config", str(config), "--out", str(run2), "--no-progress"]  # fmt: skip
+    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary2 = json.loads((run2 / "summary.json").read_text())
+    assert summary2["world_size"] == 2 and summary2["accumulation_steps"] == 2
+    digests = summary2["rank_weight_sha256"]
+    assert len(digests) == 2 and digests[0] == digests[1]  # both ranks hold identical weights
+
+    run1 = tmp_path / "one"
+    summary1 = train(tiny_config(corpus, micro_batch=2, **common), run1, progress=False, verbose=False)
+    assert summary1["world_size"] == 1 and summary1["accumulation_steps"] == 2
+    w1 = safetensors.torch.load_file(str(run1 / "final.safetensors"))
+    w2 = safetensors.torch.load_file(str(run2 / "final.safetensors"))
+    diff = max((w1[k] - w2[k]).abs().max().item() for k in w1)
+    moved = max((w1[k] - w0).abs().max().item() for k, w0 in _initial(corpus).items())
+    assert diff < TOLERANCE, diff
+    assert moved > 100 * TOLERANCE
+    print(f"2 processes vs 1: max abs weight difference {diff:.3g} (weights moved by up to {moved:.3g})")
+
+
+def _initial(corpus) -> dict[str, torch.Tensor]:
+    """The initial weights of the runs (same seed derivation as the trainer)."""
+    from a2sb.network import build_model
+    from a2sb.training.distributed import derive_seed
+
+    torch.manual_seed(derive_seed(0, 0))
+    return build_model(tiny_config(corpus).model_config()).state_dict()
