@@ -36,7 +36,9 @@ def parse_gaps(text: str) -> tuple[tuple[float, float], ...]:
         try:
             a, b = (float(v) for v in part.split("-"))
         except ValueError:
-            raise BaselineError(f"--gaps: cannot read {part!r}; expected START-END in seconds") from None
+            raise BaselineError(
+                f"--gaps: cannot read {part!r}; expected START-END in seconds"
+            ) from None
         gaps.append((a, b))
     return tuple(gaps)
 
@@ -48,7 +50,9 @@ def read(path: Path) -> tuple[np.ndarray, int]:
     try:
         data, rate = sf.read(str(path), dtype="float32", always_2d=True)
     except Exception as exc:  # soundfile raises several types
-        raise BaselineError(f"{path}: not a readable audio file ({str(exc).splitlines()[0]})") from None
+        raise BaselineError(
+            f"{path}: not a readable audio file ({str(exc).splitlines()[0]})"
+        ) from None
     audio = data.T
     return (audio[0] if audio.shape[0] == 1 else audio), int(rate)
 
@@ -56,7 +60,9 @@ def read(path: Path) -> tuple[np.ndarray, int]:
 def write(path: Path, audio: np.ndarray, rate: int) -> None:
     """Write atomically (temporary file in the same folder, then ``os.replace``)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix or ".wav", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{path.name}.", suffix=path.suffix or ".wav", dir=path.parent
+    )
     os.close(fd)
     try:
         sf.write(tmp, audio.T if audio.ndim == 2 else audio, rate, subtype="FLOAT")

@@ -45,7 +45,9 @@ class Degradation:
     def check(self, audio: np.ndarray, sample_rate: int) -> None:
         """Raise :class:`BaselineError` if the degradation does not fit this signal."""
         if audio.ndim not in (1, 2) or audio.shape[-1] == 0:
-            raise BaselineError(f"expected non-empty audio of shape [L] or [C, L], got {audio.shape}")
+            raise BaselineError(
+                f"expected non-empty audio of shape [L] or [C, L], got {audio.shape}"
+            )
         if not np.all(np.isfinite(audio)):
             raise BaselineError("audio holds NaN or Inf samples")
         if self.task == "bandwidth-extension":

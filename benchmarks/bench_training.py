@@ -92,7 +92,11 @@ def worker(args: argparse.Namespace) -> int:
         "changes": changes,
         "model": cfg.model if isinstance(cfg.model, str) else cfg.model_config().to_dict(),
         "stft": cfg.stft_config().to_dict(),
-        "input": [cfg.model_config().in_channels, cfg.stft_config().n_rows, cfg.stft_config().segment_frames],
+        "input": [
+            cfg.model_config().in_channels,
+            cfg.stft_config().n_rows,
+            cfg.stft_config().segment_frames,
+        ],
         "segment_s": round(cfg.stft_config().segment_samples / cfg.stft_config().sample_rate, 3),
         "precision": cfg.precision,
         "global_batch": cfg.global_batch,
@@ -110,7 +114,9 @@ def worker(args: argparse.Namespace) -> int:
     return 0
 
 
-def measure(config: Path, changes: dict[str, Any], args: argparse.Namespace, timeout: float | None) -> dict[str, Any]:
+def measure(
+    config: Path, changes: dict[str, Any], args: argparse.Namespace, timeout: float | None
+) -> dict[str, Any]:
     """Run :func:`worker` in a subprocess; ``{"error": ...}`` on failure or timeout."""
     cmd = [sys.executable, __file__, "--worker", str(config), "--changes", json.dumps(changes),
            "--steps", str(args.steps), "--warmup", str(args.warmup), "--threads", str(args.threads)]  # fmt: skip
@@ -118,12 +124,20 @@ def measure(config: Path, changes: dict[str, Any], args: argparse.Namespace, tim
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
     except subprocess.TimeoutExpired:
-        return {"config": str(config), "changes": changes, "error": f"did not finish within {timeout:.0f} s"}
+        return {
+            "config": str(config),
+            "changes": changes,
+            "error": f"did not finish within {timeout:.0f} s",
+        }
     for line in proc.stdout.splitlines():
         if line.startswith("RESULT "):
             return json.loads(line[len("RESULT ") :])
     tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
-    return {"config": str(config), "changes": changes, "error": f"exit {proc.returncode}: {tail[0]}"}
+    return {
+        "config": str(config),
+        "changes": changes,
+        "error": f"exit {proc.returncode}: {tail[0]}",
+    }
 
 
 def _stft_variant(text: str) -> dict[str, Any]:
@@ -157,7 +171,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int, default=3, help="timed steps")
     p.add_argument("--warmup", type=int, default=1, help="untimed first steps")
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
-    p.add_argument("--paper", action="store_true", help="run the paper step without time or memory guard")
+    p.add_argument(
+        "--paper", action="store_true", help="run the paper step without time or memory guard"
+    )
     p.add_argument("--no-paper", action="store_true", help="skip the paper step")
     p.add_argument("--paper-timeout", type=float, default=180.0)
     p.add_argument("--json", type=Path, help="write the results here")
@@ -187,7 +203,9 @@ def main(argv: list[str] | None = None) -> int:
         else:
             result = measure(paper, changes, args, None if args.paper else args.paper_timeout)
             if "error" in result and "did not finish" in result["error"]:
-                result["error"] += " (one paper step is slower than that on this machine; pass --paper)"
+                result["error"] += (
+                    " (one paper step is slower than that on this machine; pass --paper)"
+                )
         args.steps, args.warmup = saved
         results.append(result)
         _show(result)

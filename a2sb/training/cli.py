@@ -100,37 +100,36 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def resolve(args: argparse.Namespace) -> tuple[TrainConfig, Path]:
-    """The run's config (file, or the run directory's on ``--resume``, plus CLI overrides)."""
+    """The run's config: the file plus CLI overrides; on ``--resume`` without ``--config``, the run
+    directory's ``config.json`` plus overrides. A resumed run may change only the bookkeeping keys
+    (:data:`RESUMABLE_KEYS`)."""
     overrides = _overrides(args)
     if args.out is None and args.config is None:
         raise InputError("give --config (and --out), or --out with --resume")
     out = args.out or Path("results") / "train" / args.config.stem
     stored = out / "config.json"
-    if args.resume and stored.exists():
-        base = json.loads(stored.read_text(encoding="utf-8"))
-        if args.config is not None:  # the file may not change what the run trains
-            fresh = absolute_paths(
-                TrainConfig.from_dict(read_config_file(args.config), str(args.config))
-            )
-            changed = _changed(TrainConfig.from_dict(base, str(stored)), fresh)
-            if changed:
-                raise InputError(
-                    f"--resume: {args.config} differs from {stored} in {', '.join(changed)}"
-                )
-        source = str(stored)
+    if args.config is not None:
+        base, source = read_config_file(args.config), str(args.config)
+    elif args.resume and stored.exists():
+        base, source = _read_stored(stored), str(stored)
     else:
-        if args.config is None:
-            raise InputError(f"--resume: {stored} not found; give --config to start the run")
-        base = read_config_file(args.config)
-        source = str(args.config)
+        raise InputError(f"--resume: {stored} not found; give --config to start the run")
     cfg = absolute_paths(TrainConfig.from_dict({**base, **overrides}, source))
     if args.resume and stored.exists():
-        changed = _changed(TrainConfig.from_dict(base, str(stored)), cfg)
+        changed = _changed(TrainConfig.from_dict(_read_stored(stored), str(stored)), cfg)
         if changed:
             raise InputError(
-                f"--resume cannot change {', '.join(changed)} (only {', '.join(sorted(RESUMABLE_KEYS))})"
+                f"--resume: {source} differs from {stored} in {', '.join(changed)} "
+                f"(a resumed run may change only {', '.join(sorted(RESUMABLE_KEYS))})"
             )
     return cfg, out
+
+
+def _read_stored(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as err:
+        raise InputError(f"{path}: unreadable run config ({err})") from None
 
 
 def _changed(old: TrainConfig, new: TrainConfig) -> list[str]:

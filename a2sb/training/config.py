@@ -137,6 +137,11 @@ class TrainConfig:
                 f"{source}: unknown key {unknown[0]!r} (known: {', '.join(sorted(known))})"
             )
         data = dict(data)
+        for key in FLOAT_KEYS & set(data):
+            data[key] = _float(data[key], f"{source}: {key}")
+        for key in BOOL_KEYS & set(data):
+            if not isinstance(data[key], bool):
+                raise InputError(f"{source}: {key} must be true or false, got {data[key]!r}")
         if "t_range" in data:
             data["t_range"] = _pair(data["t_range"], f"{source}: t_range")
         for key in ("manifests", "valid_manifests"):
@@ -185,7 +190,7 @@ class TrainConfig:
         positive = ("global_batch", "micro_batch", "max_steps", "log_every", "checkpoint_every")
         for key in positive:
             value = getattr(self, key)
-            if not isinstance(value, int) or value < 1:
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise bad(f"{key} must be a positive integer, got {value!r}")
         for key in (
             "num_workers",
@@ -195,7 +200,7 @@ class TrainConfig:
             "lr_warmup_steps",
         ):
             value = getattr(self, key)
-            if not isinstance(value, int) or value < 0:
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise bad(f"{key} must be a non-negative integer, got {value!r}")
         if self.global_batch % self.micro_batch:
             raise bad(
@@ -205,12 +210,41 @@ class TrainConfig:
             self.lr > 0 and self.grad_clip > 0 and self.weight_decay >= 0 and self.beta_max > 0
         ):
             raise bad("lr, grad_clip and beta_max must be positive and weight_decay >= 0")
-        if self.valid_steps < 1:
-            raise bad(f"valid_steps must be >= 1, got {self.valid_steps}")
+        for key in ("valid_steps", "seed"):
+            value = getattr(self, key)
+            if (
+                not isinstance(value, int)
+                or isinstance(value, bool)
+                or value < (key == "valid_steps")
+            ):
+                raise bad(f"{key} must be an integer >= {int(key == 'valid_steps')}, got {value!r}")
+        for key in ("manifests", "valid_manifests"):
+            value = getattr(self, key)
+            if not isinstance(value, list) or not all(isinstance(p, str) for p in value):
+                raise bad(f"{key} must be a list of paths, got {value!r}")
         if not 0 < self.valid_cutoff_hz < stft.sample_rate / 2:
             raise bad(f"valid_cutoff_hz {self.valid_cutoff_hz} must lie below Nyquist")
         if self.valid_gap_s <= 0:
             raise bad(f"valid_gap_s must be positive, got {self.valid_gap_s}")
+
+
+FLOAT_KEYS = frozenset(
+    {"beta_max", "t_eps", "lr", "weight_decay", "grad_clip", "valid_cutoff_hz", "valid_gap_s"}
+)
+BOOL_KEYS = frozenset({"research_use", "deterministic"})
+
+
+def _float(value: Any, where: str) -> float:
+    """A number; also a numeric string, as YAML 1.1 reads ``1e-3`` (no dot) as a string."""
+    if isinstance(value, bool):
+        raise InputError(f"{where} must be a number, got {value!r}")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{where} must be a number, got {value!r}") from None
+    if not math.isfinite(number):
+        raise InputError(f"{where} must be finite, got {value!r}")
+    return number
 
 
 def resolve_model(spec: Any) -> ModelConfig:

@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import dataclasses
 import hashlib
-import json
 import logging
 import math
 import os
@@ -244,10 +242,19 @@ class Trainer:
         self.optimizer = torch.optim.RAdam(
             self.params, lr=cfg.lr, weight_decay=cfg.weight_decay, decoupled_weight_decay=True
         )
+        self._provenance = {  # hashed once: an init checkpoint may be gigabytes
+            "init": cfg.init,
+            "init_sha256": file_sha256(cfg.init) if cfg.init else None,
+            "manifests": cfg.manifests,
+            "manifest_sha256": {p: file_sha256(p) for p in cfg.manifests if Path(p).is_file()},
+        }
         self.start_step = 0
         self.run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}"
         self.run_id = self._broadcast_run_id()
         if self.resume:
+            if info.is_main:  # temporary files of a write that a kill interrupted
+                for tmp in self.ckpt_dir.glob(".*.tmp"):
+                    tmp.unlink(missing_ok=True)
             found = train_state.load_latest(self.ckpt_dir)
             if found is None:
                 log.info("--resume: no checkpoint in %s yet, starting from step 0", self.ckpt_dir)
@@ -365,10 +372,7 @@ class Trainer:
                 "global_batch": cfg.global_batch,
                 "precision": cfg.precision,
                 "seed": cfg.seed,
-                "init": cfg.init,
-                "init_sha256": file_sha256(cfg.init) if cfg.init else None,
-                "manifests": cfg.manifests,
-                "manifest_sha256": {p: file_sha256(p) for p in cfg.manifests if Path(p).is_file()},
+                **self._provenance,
             },
         }
 
@@ -672,21 +676,3 @@ def train(
             log.removeHandler(h)
             h.close()
         shutdown(info)
-
-
-def config_from_run(run_dir: Path) -> dict[str, Any]:
-    """The resolved config a run directory holds (for ``--resume``)."""
-    path = run_dir / "config.json"
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{run_dir}: no config.json to resume from") from None
-    except (OSError, json.JSONDecodeError) as err:
-        raise InputError(f"{path}: unreadable ({err})") from None
-
-
-def replace_config(cfg: TrainConfig, **changes: Any) -> TrainConfig:
-    """``dataclasses.replace`` plus validation."""
-    new = dataclasses.replace(cfg, **changes)
-    new.validate()
-    return new

@@ -42,7 +42,10 @@ def test_overrides_and_validation(tmp_path):
     for bad, match in [
         ({"t_range": [0.6, 0.2]}, "t_range"),
         ({"precision": "fp16"}, "precision"),
-        ({"kind": "complex"}, "channels"),  # the 3-channel tiny model cannot train the 2-channel kind
+        (
+            {"kind": "complex"},
+            "channels",
+        ),  # the 3-channel tiny model cannot train the 2-channel kind
         ({"stft": {"n_fft": 96, "win_length": 96, "hop_length": 24}}, "multiples of 32"),
         ({"micro_batch": 3}, "multiple of micro_batch"),
     ]:
@@ -78,7 +81,12 @@ def test_example_configs_load():
     for f in files:
         load_config(f)
     paper = load_config(REPO / "config/train/paper-pretrain.yaml")
-    assert (paper.global_batch, paper.max_steps, paper.precision, paper.model) == (320, 209_000, "bf16", "paper")
+    assert (paper.global_batch, paper.max_steps, paper.precision, paper.model) == (
+        320,
+        209_000,
+        "bf16",
+        "paper",
+    )
     fine = load_config(REPO / "config/train/paper-finetune.yaml")
     assert (fine.global_batch, fine.max_steps, fine.precision) == (64, 250_000, "fp32")
     assert load_config(REPO / "config/train/paper-maestro.yaml").research_use is True

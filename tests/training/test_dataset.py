@@ -103,7 +103,11 @@ def test_items_are_deterministic_and_skip_bad_files(tmp_path):
     for g in range(24):
         item = a[g]
         reasons |= {r for _, r in item["skipped"]}
-        assert item["wave"].shape == (L,) and item["fill"].shape == (3, STFT.n_rows, STFT.segment_frames)
+        assert item["wave"].shape == (L,) and item["fill"].shape == (
+            3,
+            STFT.n_rows,
+            STFT.segment_frames,
+        )
         assert 1e-4 <= float(item["t"]) <= 1.0
         assert item["mask"].sum() > 0
     assert reasons == {"unreadable", "missing"}

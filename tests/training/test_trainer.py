@@ -28,7 +28,11 @@ def weights(path):
 def _fixed_batch(corpus, n=4):
     cfg = tiny_config(corpus)
     data = CropDataset(
-        read_entries([corpus], "train"), cfg.stft_config(), cfg.mask_config(), "factorized", (0.0, 1.0)
+        read_entries([corpus], "train"),
+        cfg.stft_config(),
+        cfg.mask_config(),
+        "factorized",
+        (0.0, 1.0),
     )
     args = (cfg.stft_config(), "factorized", BridgeSchedule(), 0.5, torch.device("cpu"))
     return cfg, collate([data[g] for g in range(n)]), args
@@ -39,7 +43,9 @@ def test_loss_decreases_on_a_fixed_batch(corpus):
     torch.manual_seed(0)
     model = build_model(cfg.model_config())
     # RAdam takes momentum-only steps until its variance estimate is rectified (step 6).
-    opt = torch.optim.RAdam(model.parameters(), lr=2e-2, weight_decay=1e-8, decoupled_weight_decay=True)
+    opt = torch.optim.RAdam(
+        model.parameters(), lr=2e-2, weight_decay=1e-8, decoupled_weight_decay=True
+    )
     losses = []
     for _ in range(14):
         loss = bridge_loss(model, batch, *args)
@@ -100,14 +106,20 @@ def test_run_skips_bad_files_and_writes_its_directory(bad_corpus, tmp_path):
 
 
 def test_resume_is_bit_exact(corpus, tmp_path):
-    cfg = tiny_config(corpus, max_steps=4, checkpoint_every=2, model={"preset": "tiny"})  # dropout 0.1
+    cfg = tiny_config(
+        corpus, max_steps=4, checkpoint_every=2, model={"preset": "tiny"}
+    )  # dropout 0.1
     full = train(cfg, tmp_path / "full", progress=False, verbose=False)
+    assert full["steps"] == 4 and full["resumed_from"] is None
     part = train(tiny_config(corpus, max_steps=2, checkpoint_every=2, model={"preset": "tiny"}),
                  tmp_path / "part", progress=False, verbose=False)  # fmt: skip
     assert part["steps"] == 2
     rest = train(cfg, tmp_path / "part", resume=True, progress=False, verbose=False)
     assert rest["resumed_from"] == 2 and rest["steps"] == 4
-    a, b = weights(tmp_path / "full/final.safetensors"), weights(tmp_path / "part/final.safetensors")
+    a, b = (
+        weights(tmp_path / "full/final.safetensors"),
+        weights(tmp_path / "part/final.safetensors"),
+    )
     assert all(torch.equal(a[k], b[k]) for k in a)
     sa = weights(tmp_path / "full/checkpoints/step_00000004.state.safetensors")
     sb = weights(tmp_path / "part/checkpoints/step_00000004.state.safetensors")
@@ -134,7 +146,13 @@ def test_partitions_bundle_routes_to_the_right_checkpoint(corpus, tmp_path):
     parts = load_partitions(bundle)
     assert [p[1] for p in parts] == [(0.0, 0.5), (0.5, 1.0)]
     restorer = Restorer.from_checkpoint(bundle)
-    for t, run in [(0.1, runs[0]), (0.49, runs[0]), (0.5, runs[1]), (0.95, runs[1]), (1.0, runs[1])]:
+    for t, run in [
+        (0.1, runs[0]),
+        (0.49, runs[0]),
+        (0.5, runs[1]),
+        (0.95, runs[1]),
+        (1.0, runs[1]),
+    ]:
         expected = weights(run / "final.safetensors")
         routed = restorer.router.select(t).state_dict()
         assert all(torch.equal(routed[k], expected[k]) for k in expected), t
@@ -143,3 +161,46 @@ def test_partitions_bundle_routes_to_the_right_checkpoint(corpus, tmp_path):
     assert any(not torch.equal(p0[k], p1[k]) for k in p0)
     # a bundle whose ranges do not tile [0, 1] is refused
     assert main(["bundle", "--out", str(tmp_path / "b2.json"), str(runs[0])]) == 2
+
+
+def test_loader_workers_report_skips_and_give_the_same_stream(bad_corpus, tmp_path):
+    cfg = tiny_config(bad_corpus, max_steps=2, checkpoint_every=2)
+    base = train(cfg, tmp_path / "w0", progress=False, verbose=False)
+    workers = train(
+        tiny_config(bad_corpus, max_steps=2, checkpoint_every=2, num_workers=2),
+        tmp_path / "w2",
+        progress=False,
+        verbose=False,
+    )
+    assert workers["skipped"] == base["skipped"]
+    assert workers["rank_weight_sha256"] == base["rank_weight_sha256"]
+
+
+def test_cli_resume_checks_the_config(corpus, tmp_path, capsys):
+    config = tmp_path / "c.json"
+    config.write_text(json.dumps(tiny_config(corpus, max_steps=1).to_dict()))
+    run = tmp_path / "run"
+    base = [
+        "train",
+        "--config",
+        str(config),
+        "--out",
+        str(run),
+        "--no-progress",
+        "--partition",
+        "1",
+        "2",
+    ]
+    assert main(base) == 0
+    assert main(base) == 2  # a fresh start would overwrite the run
+    assert "--resume" in capsys.readouterr().err
+    assert main([*base, "--resume", "--dry-run"]) == 0  # same config: the pipeline resumes
+    assert main([*base, "--resume", "--dry-run", "--set", "lr=1e-3"]) == 2
+    assert "lr" in capsys.readouterr().err
+    assert main([*base[:-3], "--resume", "--dry-run"]) == 2  # t_range differs without --partition
+    capsys.readouterr()
+    assert main(["train", "--out", str(run), "--resume", "--max-steps", "2", "--no-progress"]) == 0
+    summary = json.loads((run / "summary.json").read_text())
+    assert (
+        summary["steps"] == 2 and summary["resumed_from"] == 1 and summary["t_range"] == [0.5, 1.0]
+    )

@@ -16,8 +16,18 @@ MANIFEST_COLUMNS = (
     "estimated_true_sr", "license", "license_class", "sha256",
 )  # fmt: skip
 
-TINY_STFT = {"sample_rate": 8000, "n_fft": 128, "hop_length": 32, "win_length": 128, "segment_frames": 32}
-TINY_MASKS = {"cutoff_hz_range": [500.0, 3500.0], "gap_s_range": [0.01, 0.05], "min_true_sr": 4000.0}
+TINY_STFT = {
+    "sample_rate": 8000,
+    "n_fft": 128,
+    "hop_length": 32,
+    "win_length": 128,
+    "segment_frames": 32,
+}
+TINY_MASKS = {
+    "cutoff_hz_range": [500.0, 3500.0],
+    "gap_s_range": [0.01, 0.05],
+    "min_true_sr": 4000.0,
+}
 
 
 def tone(rate: int, seconds: float, seed: int, channels: int = 1) -> np.ndarray:
@@ -36,7 +46,9 @@ def write_manifest(path: Path, rows: list[dict[str, Any]]) -> Path:
         writer = csv.DictWriter(f, fieldnames=MANIFEST_COLUMNS, restval="")
         writer.writeheader()
         for row in rows:
-            writer.writerow({"dataset": "synthetic", "license": "CC0", "license_class": "permissive", **row})
+            writer.writerow(
+                {"dataset": "synthetic", "license": "CC0", "license_class": "permissive", **row}
+            )
     return path
 
 
@@ -56,9 +68,27 @@ def make_corpus(root: Path, bad: bool = False) -> Path:
         (root / "corrupt.wav").write_bytes(b"RIFF\x10\x00\x00\x00WAVEjunk" + bytes(64))
         sf.write(root / "lowband.wav", tone(8000, 1.0, 9), 8000)
         rows += [
-            {"split": "train", "path": "corrupt.wav", "duration": 1.0, "sample_rate": 8000, "estimated_true_sr": 8000},
-            {"split": "train", "path": "missing.wav", "duration": 1.0, "sample_rate": 8000, "estimated_true_sr": 8000},
-            {"split": "train", "path": "lowband.wav", "duration": 1.0, "sample_rate": 8000, "estimated_true_sr": 3000},
+            {
+                "split": "train",
+                "path": "corrupt.wav",
+                "duration": 1.0,
+                "sample_rate": 8000,
+                "estimated_true_sr": 8000,
+            },
+            {
+                "split": "train",
+                "path": "missing.wav",
+                "duration": 1.0,
+                "sample_rate": 8000,
+                "estimated_true_sr": 8000,
+            },
+            {
+                "split": "train",
+                "path": "lowband.wav",
+                "duration": 1.0,
+                "sample_rate": 8000,
+                "estimated_true_sr": 3000,
+            },
         ]
     return write_manifest(root / "manifest.csv", rows)
 

@@ -1,0 +1,1 @@
+"""Table and figure builders: format aggregated CSVs; no computation of metrics."""

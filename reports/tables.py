@@ -1,0 +1,250 @@
+"""Tables 2-9 in the paper's layout from aggregated metrics, beside the paper's values.
+
+``python -m reports.tables build --summary summary.csv --paper paper_results.csv
+--provenance provenance.json --out-dir DIR`` writes ``tableN.{csv,md,tex}`` for N = 2..9: rows
+are methods (the paper's and ours), columns are settings x metrics, each cell "ours (paper)".
+A method without results reads "not run"; a missing paper value reads "-". Under each table:
+Kendall's tau between our ranking of methods and the paper's, per column, over the methods that
+have both values (ranking direction: lower is better for LSD, higher for the others).
+``metrics-json summary.csv --out summary.json`` writes the nested means for ``dvc metrics``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from scipy.stats import kendalltau
+
+from ._io import provenance_caption, write_json, write_text
+
+NOT_RUN = "not run"
+# Table number -> (task, dataset, settings, metrics) as in the paper (4.1, Tables 2-9).
+BWE, INP = ("4kHz", "8kHz", "12kHz"), ("300ms", "500ms", "1000ms")
+TABLES: dict[int, tuple[str, str, tuple[str, ...], tuple[str, ...]]] = {
+    2: ("bandwidth_extension", "AAM", BWE, ("LSD", "SiSpec", "ViSQOL")),
+    3: ("bandwidth_extension", "CCMixter", BWE, ("LSD", "SiSpec", "ViSQOL")),
+    4: ("bandwidth_extension", "MTD", BWE, ("LSD", "SiSpec", "ViSQOL")),
+    5: ("bandwidth_extension", "Maestro", BWE, ("LSD", "SiSpec", "F1")),
+    6: ("inpainting", "AAM", INP, ("LSD", "SiSpec", "ViSQOL")),
+    7: ("inpainting", "CCMixter", INP, ("LSD", "SiSpec", "ViSQOL")),
+    8: ("inpainting", "MTD", INP, ("LSD", "SiSpec", "ViSQOL")),
+    9: ("inpainting", "Maestro", INP, ("LSD", "SiSpec", "F1")),
+}
+METRIC_OF = {"lsd": "LSD", "sispec": "SiSpec", "visqol": "ViSQOL", "midi_f1": "F1"}
+LOWER_IS_BETTER = {"LSD"}
+
+
+@dataclass(frozen=True)
+class Method:
+    key: str  # our method id (summary.csv), or "" for paper-only rows
+    label: str
+    paper: str | None  # the paper's method name, if the paper reports it
+
+
+# Row order: reference rows, the paper's baselines, A2SB.
+METHODS = (
+    Method("degraded", "Degraded input (ours)", None),
+    Method("sbr", "SBR, classical (ours)", None),
+    Method("burg", "Burg AR, classical (ours)", None),
+    Method("audiosr", "AudioSR", "AudioSR"),
+    Method("maid", "MAID", "MAID"),
+    Method("cqtdiff", "CQTDiff", "CQTDiff"),
+    Method("ibar", "IBAR", "IBAR"),
+    Method("a2sb_p1", "A2SB (no partitioning)", "A2SB (no partitioning)"),
+    Method("a2sb_p2", "A2SB (2-partitioning)", "A2SB (2-partitioning)"),
+    Method("a2sb_p4", "A2SB (4-partitioning)", "A2SB (4-partitioning)"),
+    Method("a2sb_maestro", "A2SB, Maestro fine-tune (research use)", None),
+)
+
+
+def fmt(value: float | None, metric: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{value:.3f}" if metric in ("ViSQOL", "F1", "LSD") else f"{value:.2f}"
+
+
+def ours_table(summary: pd.DataFrame, task: str, dataset: str) -> dict[tuple[str, str, str], float]:
+    """``(method, setting, Metric) -> mean`` for one task and dataset."""
+    sub = summary[(summary["task"] == task) & (summary["dataset"] == dataset)]
+    out = {}
+    for row in sub.itertuples(index=False):
+        metric = METRIC_OF.get(str(row.metric), str(row.metric))
+        out[(str(row.method), str(row.setting), metric)] = float(row.mean)
+    return out
+
+
+def paper_table(paper: pd.DataFrame, number: int) -> dict[tuple[str, str, str], float]:
+    sub = paper[paper["table"] == number]
+    return {(r.method, r.setting, r.metric): float(r.value) for r in sub.itertuples(index=False)}
+
+
+def kendall(
+    ours: dict[str, float], theirs: dict[str, float], metric: str
+) -> tuple[float | None, int]:
+    """Kendall's tau between the two rankings over the methods both have (None if < 2)."""
+    common = sorted(set(ours) & set(theirs))
+    if len(common) < 2:
+        return None, len(common)
+    sign = -1.0 if metric in LOWER_IS_BETTER else 1.0
+    tau = kendalltau([sign * ours[m] for m in common], [sign * theirs[m] for m in common]).statistic
+    return (None if tau is None or math.isnan(tau) else float(tau)), len(common)
+
+
+def build_table(
+    number: int, summary: pd.DataFrame, paper: pd.DataFrame
+) -> tuple[pd.DataFrame, list[str]]:
+    """The table as a DataFrame of strings, and one agreement line per column."""
+    task, dataset, settings, metrics = TABLES[number]
+    ours, theirs = ours_table(summary, task, dataset), paper_table(paper, number)
+    ran = {m for (m, _, _) in ours}
+    listed = {m for (m, _, _) in theirs}
+    rows = [m for m in METHODS if m.key in ran or (m.paper and m.paper in listed)]
+    columns = [f"{s} {metric}" for s in settings for metric in metrics]
+    cells = []
+    for m in rows:
+        line = []
+        for s in settings:
+            for metric in metrics:
+                p = theirs.get((m.paper, s, metric)) if m.paper else None
+                if m.key in ran:
+                    o = ours.get((m.key, s, metric))
+                    line.append(f"{fmt(o, metric)} ({fmt(p, metric)})")
+                else:
+                    line.append(f"{NOT_RUN} ({fmt(p, metric)})")
+            # (a method we ran that the paper lacks shows "(-)")
+        cells.append(line)
+    table = pd.DataFrame(cells, index=[m.label for m in rows], columns=columns)
+    table.index.name = "method"
+    agreement = []
+    for s in settings:
+        for metric in metrics:
+            o = {m.paper: ours[(m.key, s, metric)] for m in rows
+                 if m.paper and (m.key, s, metric) in ours}  # fmt: skip
+            t = {m.paper: theirs[(m.paper, s, metric)] for m in rows
+                 if m.paper and (m.paper, s, metric) in theirs}  # fmt: skip
+            tau, n = kendall(o, t, metric)
+            text = f"tau = {tau:+.2f}" if tau is not None else "tau undefined"
+            agreement.append(f"{s} {metric}: {text} over {n} methods in both")
+    return table, agreement
+
+
+def title(number: int) -> str:
+    task, dataset, _, _ = TABLES[number]
+    what = "Bandwidth extension" if task == "bandwidth_extension" else "Inpainting"
+    return f"Table {number}: {what} on {dataset}: ours (paper)"
+
+
+def to_markdown(table: pd.DataFrame, heading: str, notes: Sequence[str]) -> str:
+    cols = [table.index.name or ""] + list(table.columns)
+    lines = [f"**{heading}**", "", "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for label, row in table.iterrows():
+        lines.append("| " + " | ".join([str(label), *map(str, row.tolist())]) + " |")
+    lines.append("")
+    lines += [f"- {n}" for n in notes]
+    return "\n".join(lines) + "\n"
+
+
+def tex_escape(text: str) -> str:
+    for a, b in (
+        ("\\", r"\textbackslash{}"),
+        ("&", r"\&"),
+        ("%", r"\%"),
+        ("_", r"\_"),
+        ("#", r"\#"),
+    ):
+        text = text.replace(a, b)
+    return text
+
+
+def to_latex(table: pd.DataFrame, heading: str, notes: Sequence[str]) -> str:
+    cols = len(table.columns)
+    lines = [r"\begin{table}[t]", r"\centering", r"\small", rf"\caption{{{tex_escape(heading)}}}",
+             rf"\begin{{tabular}}{{l{'c' * cols}}}", r"\toprule",
+             " & ".join([tex_escape(table.index.name or "")] + [tex_escape(c) for c in table.columns])
+             + r" \\", r"\midrule"]  # fmt: skip
+    for label, row in table.iterrows():
+        lines.append(
+            " & ".join([tex_escape(str(label)), *(tex_escape(str(v)) for v in row)]) + r" \\"
+        )
+    lines += [r"\bottomrule", r"\end{tabular}"]
+    lines += [rf"\par\footnotesize {tex_escape(n)}" for n in notes]
+    lines.append(r"\end{table}")
+    return "\n".join(lines) + "\n"
+
+
+def write_table(out_prefix: Path, table: pd.DataFrame, heading: str, notes: Sequence[str]) -> None:
+    """``prefix.csv`` (cells plus a ``# note`` trailer), ``prefix.md`` and ``prefix.tex``."""
+    csv_text = table.to_csv() + "".join(f"# {n}\n" for n in [heading, *notes])
+    write_text(out_prefix.with_suffix(".csv"), csv_text)
+    write_text(out_prefix.with_suffix(".md"), to_markdown(table, heading, notes))
+    write_text(out_prefix.with_suffix(".tex"), to_latex(table, heading, notes))
+
+
+def build_all(
+    summary_csv: Path, paper_csv: Path, out_dir: Path, provenance: Path | None
+) -> list[Path]:
+    summary = pd.read_csv(summary_csv, dtype={"setting": str})
+    paper = pd.read_csv(paper_csv)
+    caption = provenance_caption(provenance)
+    written = []
+    for number in TABLES:
+        table, agreement = build_table(number, summary, paper)
+        notes = ["Kendall tau of our ranking vs the paper's: " + "; ".join(agreement),
+                 "Our values: mean over test items (95 % CI in summary.csv); paper values in brackets.",
+                 f"Provenance: {caption}"]  # fmt: skip
+        if TABLES[number][1] == "Maestro":
+            notes.insert(
+                1,
+                "Maestro (CC BY-NC-SA): the paper trains on it; a Maestro fine-tune is research use only.",
+            )
+        prefix = out_dir / f"table{number}"
+        write_table(prefix, table, title(number), notes)
+        written.append(prefix)
+    return written
+
+
+def metrics_json(summary_csv: Path) -> dict:
+    """Nested ``task -> dataset -> setting -> method -> metric -> mean`` for ``dvc metrics``."""
+    summary = pd.read_csv(summary_csv, dtype={"setting": str})
+    out: dict = {}
+    for r in summary.itertuples(index=False):
+        node = out.setdefault(r.task, {}).setdefault(r.dataset, {}).setdefault(r.setting, {})
+        value = float(r.mean)
+        node.setdefault(r.method, {})[str(r.metric)] = (
+            None if math.isnan(value) else round(value, 6)
+        )
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m reports.tables", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    b = sub.add_parser("build", help="Tables 2-9 as CSV, Markdown and LaTeX")
+    b.add_argument("--summary", type=Path, required=True)
+    b.add_argument("--paper", type=Path, required=True)
+    b.add_argument("--provenance", type=Path)
+    b.add_argument("--out-dir", type=Path, required=True)
+    j = sub.add_parser("metrics-json", help="nested means for dvc metrics")
+    j.add_argument("summary", type=Path)
+    j.add_argument("--out", type=Path, required=True)
+    args = p.parse_args(argv)
+    try:
+        if args.command == "build":
+            for prefix in build_all(args.summary, args.paper, args.out_dir, args.provenance):
+                print(f"wrote {prefix}.csv/.md/.tex")
+        else:
+            write_json(args.out, metrics_json(args.summary))
+    except (OSError, KeyError, ValueError) as exc:
+        print(f"tables: error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,310 @@
+# Provenance, Tables 2-12, the listening-test stimuli, Figures 2-7 and the runtime table.
+EXAMPLE = config["figures"]["example_set"]
+FIG = config["figures"]
+BWE4 = "results/{profile}/degraded/" + EXAMPLE + "/bandwidth_extension/4kHz"
+
+
+rule resolved_config:
+    output:
+        "results/{profile}/provenance/config.json",
+    params:
+        cfg=json.dumps(config, sort_keys=True),
+    log:
+        "logs/{profile}/provenance/config.log",
+    run:
+        write_json_atomic(output[0], json.loads(params.cfg))
+        Path(log[0]).write_text(f"wrote {output[0]}\n")
+
+
+rule provenance:
+    input:
+        config=rules.resolved_config.output,
+        manifests=all_manifests(),
+        checkpoints=checkpoints(),
+    output:
+        "results/{profile}/provenance/provenance.json",
+    log:
+        "logs/{profile}/provenance/provenance.log",
+    shell:
+        "{PY} -m reports.provenance --config {input.config} --manifests {input.manifests} "
+        "--checkpoints {input.checkpoints} --out {output} > {log} 2>&1"
+
+
+rule tables:
+    input:
+        summary=rules.aggregate.output,
+        provenance=rules.provenance.output,
+        paper="reports/reference/paper_results.csv",
+    output:
+        report(
+            expand(
+                "results/{{profile}}/tables/table{i}.{ext}",
+                i=range(2, 10),
+                ext=("csv", "md", "tex"),
+            ),
+            caption="../report/tables.rst",
+            category="Tables 2-9",
+        ),
+    log:
+        "logs/{profile}/tables/tables.log",
+    shell:
+        "{PY} -m reports.tables build --summary {input.summary} --paper {input.paper} "
+        "--provenance {input.provenance} --out-dir results/{wildcards.profile}/tables > {log} 2>&1"
+
+
+rule listening_test:
+    input:
+        testsets=expand("results/{{profile}}/testsets/{dataset}", dataset=DATASETS),
+        restored=[
+            f"results/{PROFILE}/restored/{m}/{d}/{t}/{s}"
+            for t, s in (("bandwidth_extension", "4kHz"), ("inpainting", f"{FIG['inpainting_gap_ms']}ms"))
+            for d in DATASETS
+            for m in methods(t, d)
+        ],
+    output:
+        stimuli="results/{profile}/listening_test/stimuli.csv",
+    params:
+        n=config["human_eval"]["segments_per_set"],
+        seconds=config["human_eval"]["segment_seconds"],
+        seed=config["human_eval"]["seed"],
+        gap=FIG["inpainting_gap_ms"],
+    log:
+        "logs/{profile}/listening_test.log",
+    shell:
+        "{PY} workflow/scripts/listening_test.py --restored-root results/{wildcards.profile}/restored "
+        "--testsets {input.testsets} --segments {params.n} --seconds {params.seconds} "
+        "--seed {params.seed} --inpainting-setting {params.gap}ms "
+        "--out results/{wildcards.profile}/listening_test > {log} 2>&1"
+
+
+def ratings_input(wildcards):
+    path = config["human_eval"]["ratings"]
+    return [path] if Path(path).is_file() else []
+
+
+rule human_eval_tables:
+    input:
+        stimuli=rules.listening_test.output.stimuli,
+        summary=rules.aggregate.output,
+        provenance=rules.provenance.output,
+        mos="reports/reference/paper_mos.csv",
+        corr="reports/reference/paper_correlation.csv",
+        ratings=ratings_input,
+    output:
+        report(
+            expand("results/{{profile}}/tables/table{i}.{ext}", i=(10, 11, 12), ext=("csv", "md", "tex")),
+            caption="../report/human_eval.rst",
+            category="Tables 10-12",
+        ),
+    params:
+        ratings=lambda w, input: f"--ratings {input.ratings}" if input.ratings else "",
+    log:
+        "logs/{profile}/tables/human_eval.log",
+    shell:
+        "{PY} -m reports.human_eval --stimuli {input.stimuli} {params.ratings} "
+        "--summary {input.summary} --paper-mos {input.mos} --paper-correlation {input.corr} "
+        "--provenance {input.provenance} --out-dir results/{wildcards.profile}/tables > {log} 2>&1"
+
+
+def spectrogram_inputs(task, setting):
+    d = f"results/{PROFILE}/restored/{{m}}/{EXAMPLE}/{task}/{setting}"
+    return {
+        "reference": f"results/{PROFILE}/testsets/{EXAMPLE}",
+        "degraded": f"results/{PROFILE}/degraded/{EXAMPLE}/{task}/{setting}",
+        "restored": [d.format(m=m) for m in methods(task, EXAMPLE) if m != "degraded"],
+    }
+
+
+rule figure_spectrograms:
+    input:
+        unpack(
+            lambda w: spectrogram_inputs(
+                w.task, "4kHz" if w.task == "bandwidth_extension" else f"{FIG['inpainting_gap_ms']}ms"
+            )
+        ),
+        provenance=rules.provenance.output,
+    output:
+        report(
+            multiext("results/{profile}/figures/fig{num}_{task}", ".png", ".pdf"),
+            caption="../report/fig_spectrograms.rst",
+            category="Figures",
+        ),
+    wildcard_constraints:
+        num="[23]",
+    log:
+        "logs/{profile}/figures/fig{num}_{task}.log",
+    shell:
+        "{PY} -m reports.figures spectrograms --reference {input.reference}/audio "
+        "--degraded {input.degraded} --restored {input.restored} --provenance {input.provenance} "
+        "--title 'Figure {wildcards.num}: {wildcards.task}' "
+        "--out results/{wildcards.profile}/figures/fig{wildcards.num}_{wildcards.task} > {log} 2>&1"
+
+
+rule restore_example:
+    input:
+        degraded=BWE4,
+        model=lambda w: f"results/{PROFILE}/train/{w.run}/final.safetensors",
+    output:
+        directory("results/{profile}/ablation/{run}"),
+    wildcard_constraints:
+        run="pretrain|ablation_2ch",
+    params:
+        steps=config["evaluate"]["bandwidth_extension"]["steps"],
+        seed=config["evaluate"]["seed"],
+        batch=config["evaluate"]["batch_size"],
+    threads: workflow.cores
+    resources:
+        gpu=1,
+        mem_mb=8000,
+        runtime=60,
+    log:
+        "logs/{profile}/ablation/{run}.log",
+    benchmark:
+        "results/{profile}/benchmarks/ablation/{run}.tsv"
+    shell:
+        "{PY} workflow/scripts/restore_dir.py --in-dir {input.degraded} --out-dir {output} "
+        "--checkpoint {input.model} --task bandwidth-extension --setting 4kHz "
+        "--steps {params.steps} --seed {params.seed} --batch-size {params.batch} > {log} 2>&1"
+
+
+rule figure_ablation:
+    input:
+        reference=f"results/{PROFILE}/testsets/{EXAMPLE}",
+        degraded=BWE4.replace("{profile}", PROFILE),
+        three=f"results/{PROFILE}/ablation/pretrain",
+        two=f"results/{PROFILE}/ablation/ablation_2ch",
+        provenance=rules.provenance.output,
+    output:
+        report(
+            multiext("results/{profile}/figures/fig4_representation_spectrograms", ".png", ".pdf"),
+            caption="../report/fig_ablation.rst",
+            category="Figures",
+        ),
+        report(
+            multiext("results/{profile}/figures/fig5_band_magnitude", ".png", ".pdf"),
+            caption="../report/fig_ablation.rst",
+            category="Figures",
+        ),
+    log:
+        "logs/{profile}/figures/fig4_5.log",
+    shell:
+        "{PY} -m reports.figures ablation --reference {input.reference}/audio --degraded {input.degraded} "
+        "--three {input.three} --two {input.two} --provenance {input.provenance} "
+        "--out-dir results/{wildcards.profile}/figures > {log} 2>&1"
+
+
+rule phase_error:
+    input:
+        degraded=BWE4,
+        model=model_of("a2sb_p1") if 1 in PARTITIONS else model_of(f"a2sb_p{PARTITIONS[0]}"),
+    output:
+        "results/{profile}/figures/fig6_phase_error.csv",
+    params:
+        cutoff=FIG["phase_error"]["cutoff_hz"],
+        bands=FIG["phase_error"]["bands"],
+        steps=FIG["phase_error"]["steps"],
+        seed=config["evaluate"]["seed"],
+    threads: workflow.cores
+    resources:
+        gpu=1,
+        mem_mb=8000,
+        runtime=60,
+    log:
+        "logs/{profile}/figures/phase_error.log",
+    benchmark:
+        "results/{profile}/benchmarks/figures/phase_error.tsv"
+    shell:
+        "{PY} workflow/scripts/phase_error.py --in-dir {input.degraded} --checkpoint {input.model} "
+        "--cutoff-hz {params.cutoff} --bands {params.bands} --steps {params.steps} "
+        "--seed {params.seed} --out {output} > {log} 2>&1"
+
+
+rule figure_phase_error:
+    input:
+        csv=rules.phase_error.output,
+        provenance=rules.provenance.output,
+    output:
+        report(
+            multiext("results/{profile}/figures/fig6_phase_error", ".png", ".pdf"),
+            caption="../report/fig_phase_error.rst",
+            category="Figures",
+        ),
+    log:
+        "logs/{profile}/figures/fig6.log",
+    shell:
+        "{PY} -m reports.figures phase-error {input.csv} --provenance {input.provenance} "
+        "--out results/{wildcards.profile}/figures/fig6_phase_error > {log} 2>&1"
+
+
+rule long_input:
+    input:
+        f"results/{PROFILE}/testsets/{EXAMPLE}",
+    output:
+        temp("results/{profile}/long_audio/input_{seconds}s.wav"),
+    log:
+        "logs/{profile}/long_audio/input_{seconds}s.log",
+    shell:
+        "{PY} workflow/scripts/make_long_input.py --in-dir {input}/audio --seconds {wildcards.seconds} "
+        "--out {output} > {log} 2>&1"
+
+
+rule restore_long:
+    input:
+        audio="results/{profile}/long_audio/input_{seconds}s.wav",
+        model=model_of(f"a2sb_p{FIG['long_audio']['partitions']}"),
+    output:
+        temp("results/{profile}/long_audio/restored_{seconds}s.wav"),
+    params:
+        steps=FIG["long_audio"]["steps"],
+        batch=config["evaluate"]["batch_size"],
+    threads: workflow.cores
+    resources:
+        gpu=1,
+        mem_mb=16000,
+        runtime=120,
+    log:
+        "logs/{profile}/long_audio/restore_{seconds}s.log",
+    benchmark:
+        "results/{profile}/benchmarks/long_audio/{seconds}s.tsv"
+    shell:
+        "{PY} -m a2sb restore {input.audio} {output} --task bandwidth-extension --cutoff-hz 4000 "
+        "--checkpoint {input.model} --steps {params.steps} --batch-size {params.batch} --no-progress "
+        "> {log} 2>&1"
+
+
+LONG = [f"{s:g}" for s in FIG["long_audio"]["seconds"]]
+
+
+rule figure_long_audio:
+    input:
+        restored=expand("results/{{profile}}/long_audio/restored_{s}s.wav", s=LONG),
+        bench=expand("results/{{profile}}/benchmarks/long_audio/{s}s.tsv", s=LONG),
+        provenance=rules.provenance.output,
+    output:
+        report(
+            multiext("results/{profile}/figures/fig7_long_audio", ".png", ".pdf", ".csv"),
+            caption="../report/fig_long_audio.rst",
+            category="Figures",
+        ),
+    log:
+        "logs/{profile}/figures/fig7.log",
+    shell:
+        "{PY} -m reports.figures long-audio {input.bench} --provenance {input.provenance} "
+        "--out results/{wildcards.profile}/figures/fig7_long_audio > {log} 2>&1"
+
+
+rule runtime_table:
+    input:
+        table_targets(),
+        figure_targets(),
+    output:
+        report(
+            multiext("results/{profile}/tables/runtime", ".csv", ".md"),
+            caption="../report/runtime.rst",
+            category="Compute",
+        ),
+    log:
+        "logs/{profile}/tables/runtime.log",
+    shell:
+        "{PY} -m reports.runtime results/{wildcards.profile}/benchmarks "
+        "--out-prefix results/{wildcards.profile}/tables/runtime > {log} 2>&1"

@@ -1,0 +1,93 @@
+"""Make one test set: N items of a manifest (the first N, or N random with --random), optionally
+cut to --max-seconds, as 32-bit float WAV under OUT/audio/, with reference MIDI (cut alike) under
+OUT/midi/ when a MIDI folder is given, and OUT/items.csv listing the sources and their sha256.
+The folder is built under a temporary name and renamed when complete.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+
+def cut_midi(src: Path, dst: Path, seconds: float) -> None:
+    import pretty_midi
+
+    pm = pretty_midi.PrettyMIDI(str(src))
+    for inst in pm.instruments:
+        inst.notes = [n for n in inst.notes if n.start < seconds]
+        for n in inst.notes:
+            n.end = min(n.end, seconds)
+        inst.control_changes = [c for c in inst.control_changes if c.time < seconds]
+        inst.pitch_bends = [b for b in inst.pitch_bends if b.time < seconds]
+    pm.write(str(dst))
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--manifest", type=Path, required=True)
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--items", type=int, default=0, help="0: all")
+    p.add_argument("--random", action="store_true")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--max-seconds", type=float, default=0.0, help="0: whole files")
+    p.add_argument("--midi-dir", default="")
+    args = p.parse_args()
+    with open(args.manifest, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        print(f"prepare_testset: error: {args.manifest} lists no items", file=sys.stderr)
+        return 2
+    if args.items and args.random:
+        idx = np.random.default_rng(args.seed).choice(len(rows), min(args.items, len(rows)), False)
+        rows = [rows[i] for i in sorted(idx)]
+    elif args.items:
+        rows = rows[: args.items]
+    tmp = args.out.with_name(args.out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    (tmp / "audio").mkdir(parents=True)
+    listing = []
+    for row in rows:
+        src = Path(row["path"])
+        src = src if src.is_absolute() else args.manifest.parent / src
+        audio, rate = sf.read(str(src), dtype="float32", always_2d=True)
+        if args.max_seconds:
+            audio = audio[: int(round(args.max_seconds * rate))]
+        dst = tmp / "audio" / f"{src.stem}.wav"
+        sf.write(str(dst), audio[:, 0] if audio.shape[1] == 1 else audio, rate, subtype="FLOAT")
+        midi = None
+        for d in ([Path(args.midi_dir)] if args.midi_dir else []) + [src.parent]:
+            for ext in (".mid", ".midi"):
+                if (d / f"{src.stem}{ext}").is_file():
+                    midi = d / f"{src.stem}{ext}"
+                    break
+            if midi:
+                break
+        if midi is not None:
+            (tmp / "midi").mkdir(exist_ok=True)
+            if args.max_seconds:
+                cut_midi(midi, tmp / "midi" / f"{src.stem}.mid", args.max_seconds)
+            else:
+                shutil.copyfile(midi, tmp / "midi" / f"{src.stem}.mid")
+        sha = hashlib.sha256(src.read_bytes()).hexdigest()
+        listing.append({"item": dst.name, "source": str(src), "source_sha256": sha,
+                        "seconds": round(len(audio) / rate, 3), "midi": str(midi or "")})  # fmt: skip
+    with open(tmp / "items.csv", "w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=list(listing[0]))
+        w.writeheader()
+        w.writerows(listing)
+    shutil.rmtree(args.out, ignore_errors=True)
+    tmp.rename(args.out)
+    print(f"{args.out}: {len(listing)} items")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
