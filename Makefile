@@ -30,6 +30,7 @@ test-all: venv
 
 reproduce: venv dvc-remote
 	$(BIN)/snakemake --cores $(CORES)
+	$(BIN)/snakemake --report report.html
 
 lint: venv
 	$(BIN)/ruff check .

@@ -45,12 +45,12 @@ def git_state(cwd: str | Path = ".") -> dict[str, Any]:
     return {"commit": commit, "dirty": bool(status.strip())}
 
 
-def checkpoint_hashes(paths: Sequence[str | Path]) -> dict[str, str]:
-    """sha256 per checkpoint file; a bundle ``.json`` contributes itself and its partitions."""
+def checkpoint_hashes(paths: Sequence[str | Path], partitions: bool = True) -> dict[str, str]:
+    """sha256 per checkpoint file; a bundle ``.json`` also lists its partitions' files."""
     out: dict[str, str] = {}
     for path in map(Path, paths):
         out[str(path)] = sha256_file(path)
-        if path.suffix == ".json":
+        if partitions and path.suffix == ".json":
             bundle = json.loads(path.read_text(encoding="utf-8"))
             for part in bundle.get("partitions", []):
                 file = Path(part.get("checkpoint", ""))
@@ -92,7 +92,8 @@ def build(config: Path, manifests: Sequence[Path], checkpoints: Sequence[Path]) 
         "config_sha256": hashlib.sha256(canonical.encode()).hexdigest(),
         "config_file": str(config),
         "manifests": {str(m): sha256_file(m) for m in manifests},
-        "checkpoints": checkpoint_hashes(checkpoints),
+        "checkpoints": checkpoint_hashes(checkpoints, partitions=False),
+        "partitions": checkpoint_hashes(checkpoints),
         "seeds": find_seeds(cfg),
         "versions": versions(),
         "platform": {

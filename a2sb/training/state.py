@@ -60,7 +60,7 @@ def _split_optimizer(
     for pid, entry in state_dict["state"].items():
         for key, value in entry.items():
             if isinstance(value, torch.Tensor):
-                tensors[f"optim.{pid}.{key}"] = value.detach().to("cpu").contiguous().clone()
+                tensors[f"optim.{pid}.{key}"] = value.detach().to("cpu").contiguous()
             else:
                 scalars.setdefault(str(pid), {})[key] = value
     groups = [

@@ -7,7 +7,8 @@ fitted on the context before it and extrapolated forwards, one on the time-rever
 after it and extrapolated backwards; the two are cross-faded with a raised cosine across the gap
 (Etter 1996, "Restoration of a discrete-time signal segment by interpolation based on the
 left-sided and right-sided autoregressive parameters"). Samples outside the gaps are returned
-unchanged. Parameters: order 64, context of up to 8192 samples (never reaching into another gap).
+unchanged. Parameters: order 1024, context of up to 32768 samples (0.74 s at 44.1 kHz, never
+reaching into another gap): long orders keep the extrapolation from dying out within a long gap.
 """
 
 from __future__ import annotations
@@ -27,9 +28,10 @@ def burg(x: np.ndarray, order: int) -> np.ndarray:
         return a
     f = x[1:].copy()  # forward errors
     b = x[:-1].copy()  # backward errors
+    floor = 1e-28 * (np.dot(f, f) + np.dot(b, b))
     for _ in range(order):
         den = np.dot(f, f) + np.dot(b, b)
-        if den <= 1e-300:
+        if den <= floor or den <= 1e-300:  # predicted exactly: stop before denormals crawl
             break
         k = -2.0 * np.dot(f, b) / den
         a = np.concatenate([a, [0.0]])
@@ -60,7 +62,7 @@ class BurgInpainting:
 
     name = "burg"
 
-    def __init__(self, order: int = 64, context: int = 8192) -> None:
+    def __init__(self, order: int = 1024, context: int = 32768) -> None:
         self.order = order
         self.context = context
 

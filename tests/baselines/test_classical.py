@@ -79,7 +79,7 @@ def test_burg_inpainting_keeps_samples_and_fills_gap() -> None:
     for a, b in deg.gap_samples(RATE):
         x[a:b] = 0
         mask[a:b] = True
-    y = BurgInpainting().restore(x.astype(np.float32), RATE, deg)
+    y = BurgInpainting(order=128, context=8192).restore(x.astype(np.float32), RATE, deg)
     assert y.shape == x.shape and np.all(np.isfinite(y))
     assert np.array_equal(y[~mask], x.astype(np.float32)[~mask])
     err = np.sqrt(np.mean((y[mask] - clean[mask]) ** 2)) / np.sqrt(np.mean(clean[mask] ** 2))
@@ -89,7 +89,7 @@ def test_burg_inpainting_keeps_samples_and_fills_gap() -> None:
 def test_gap_at_file_edges() -> None:
     x = np.sin(np.arange(RATE) * 0.05)
     deg = Degradation("inpainting", gaps_s=((0.0, 0.1), (0.9, 1.0)))
-    y = BurgInpainting().restore(x, RATE, deg)
+    y = BurgInpainting(order=128, context=8192).restore(x, RATE, deg)
     assert np.all(np.isfinite(y)) and y.shape == x.shape
 
 

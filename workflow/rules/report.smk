@@ -67,13 +67,12 @@ rule listening_test:
         n=config["human_eval"]["segments_per_set"],
         seconds=config["human_eval"]["segment_seconds"],
         seed=config["human_eval"]["seed"],
-        gap=FIG["inpainting_gap_ms"],
     log:
         "logs/{profile}/listening_test.log",
     shell:
-        "{PY} workflow/scripts/listening_test.py --restored-root results/{wildcards.profile}/restored "
+        "{PY} workflow/scripts/listening_test.py --restored {input.restored} "
         "--testsets {input.testsets} --segments {params.n} --seconds {params.seconds} "
-        "--seed {params.seed} --inpainting-setting {params.gap}ms "
+        "--seed {params.seed} "
         "--out results/{wildcards.profile}/listening_test > {log} 2>&1"
 
 

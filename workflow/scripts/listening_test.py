@@ -19,13 +19,17 @@ import soundfile as sf
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--restored-root", type=Path, required=True)
+    p.add_argument(
+        "--restored",
+        type=Path,
+        nargs="+",
+        required=True,
+        help="restored/<method>/<dataset>/<task>/<setting> folders to draw from",
+    )
     p.add_argument("--testsets", type=Path, nargs="+", required=True)
     p.add_argument("--segments", type=int, default=50)
     p.add_argument("--seconds", type=float, default=10.0)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--bwe-setting", default="4kHz")
-    p.add_argument("--inpainting-setting", default="1000ms")
     p.add_argument("--out", type=Path, required=True)
     args = p.parse_args()
     rng = np.random.default_rng(args.seed)
@@ -36,10 +40,9 @@ def main() -> int:
     for task in ("bandwidth_extension", "inpainting"):
         for testset in args.testsets:
             dataset = testset.name
-            task_dir = args.restored_root
-            methods = sorted(d.name for d in task_dir.iterdir() if (d / dataset / task).is_dir())
-            setting = args.bwe_setting if task == "bandwidth_extension" else args.inpainting_setting
-            setting_dirs = {m: task_dir / m / dataset / task / setting for m in methods}
+            setting_dirs = {d.parts[-4]: d for d in args.restored
+                            if d.parts[-3] == dataset and d.parts[-2] == task}  # fmt: skip
+            methods = sorted(setting_dirs)
             refs = sorted((testset / "audio").glob("*.wav"))
             for k in range(args.segments):
                 ref = refs[k % len(refs)]
