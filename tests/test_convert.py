@@ -21,7 +21,7 @@ from a2sb.convert import (
 from a2sb.errors import CheckpointError
 from a2sb.network import PRESETS, build_model
 
-TSV = Path(__file__).resolve().parents[2] / "shared" / "reference" / "official_a2sb_state_dict.tsv"
+TSV = Path(__file__).resolve().parent / "reference" / "official_a2sb_state_dict.tsv"
 needs_tsv = pytest.mark.skipif(not TSV.is_file(), reason="shared/reference TSV not present")
 
 

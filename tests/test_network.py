@@ -15,7 +15,7 @@ from a2sb.network.blocks import AttentionBlock, ResBlock
 from a2sb.network.embeddings import band_embedding, conditioning_map, time_embedding
 from a2sb.network.rope import apply_rope, pixel_freqs
 
-TSV = Path(__file__).resolve().parents[2] / "shared" / "reference" / "official_a2sb_state_dict.tsv"
+TSV = Path(__file__).resolve().parent / "reference" / "official_a2sb_state_dict.tsv"
 
 EXPECTED_PARAMS = {
     "paper": 565_544_851,
