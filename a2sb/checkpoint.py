@@ -67,7 +67,7 @@ def _umask() -> int:
     return mask
 
 
-def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     """Run ``write(tmp)`` on a temporary file next to ``path``, fsync it, then rename over ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -94,9 +94,9 @@ def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
         os.close(dir_fd)
 
 
-def _write_json(path: Path, data: Mapping[str, Any]) -> None:
+def write_json(path: Path, data: Mapping[str, Any]) -> None:
     text = json.dumps(data, indent=2, sort_keys=False) + "\n"
-    _atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def git_state(repo_dir: PathLike | None = None) -> tuple[str | None, bool | None]:
@@ -218,9 +218,9 @@ def save_checkpoint(
     except (TypeError, ValueError) as err:
         raise CheckpointError(f"{path}: sidecar is not JSON-serialisable ({err})") from None
 
-    _atomic_write(path, lambda tmp: safetensors.torch.save_file(tensors, str(tmp)))
+    atomic_write(path, lambda tmp: safetensors.torch.save_file(tensors, str(tmp)))
     sidecar["sha256"] = file_sha256(path)
-    _write_json(sidecar_path(path), sidecar)
+    write_json(sidecar_path(path), sidecar)
     return sidecar
 
 
@@ -347,7 +347,7 @@ def write_bundle(
             {"checkpoint": Path(rel).as_posix(), "t_range": [lo, hi], "sha256": digest}
         )
     bundle = {"format": BUNDLE_FORMAT, "partitions": partitions}
-    _write_json(path, bundle)
+    write_json(path, bundle)
     return bundle
 
 

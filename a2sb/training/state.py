@@ -29,7 +29,7 @@ import safetensors.torch
 import torch
 from torch import nn
 
-from ..checkpoint import _atomic_write, _write_json, file_sha256, load_checkpoint, save_checkpoint
+from ..checkpoint import atomic_write, file_sha256, load_checkpoint, save_checkpoint, write_json
 from ..errors import CheckpointError
 
 STATE_FORMAT = "a2sb-train-state/1"
@@ -109,7 +109,7 @@ def save_state(
     sidecar = save_checkpoint(weights, model, model_config, stft_config, t_range, extra)
     tensors, rest = _split_optimizer(optimizer.state_dict())
     state_file = ckpt_dir / f"{name}.state.safetensors"
-    _atomic_write(state_file, lambda tmp: safetensors.torch.save_file(tensors, str(tmp)))
+    atomic_write(state_file, lambda tmp: safetensors.torch.save_file(tensors, str(tmp)))
     record = {
         "format": STATE_FORMAT,
         "step": step,
@@ -120,8 +120,8 @@ def save_state(
         "optimizer": rest,
         **dict(meta),
     }
-    _write_json(ckpt_dir / f"{name}.state.json", record)
-    _write_json(
+    write_json(ckpt_dir / f"{name}.state.json", record)
+    write_json(
         ckpt_dir / LATEST, {"format": LATEST_FORMAT, "step": step, "state": f"{name}.state.json"}
     )
     if keep > 0:

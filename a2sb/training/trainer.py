@@ -39,7 +39,7 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from ..bridge import BridgeSchedule
-from ..checkpoint import _write_json, file_sha256, load_checkpoint, save_checkpoint
+from ..checkpoint import file_sha256, load_checkpoint, save_checkpoint, write_json
 from ..errors import InputError
 from ..masks import apply_mask
 from ..network import build_model, count_parameters
@@ -618,7 +618,7 @@ class Trainer:
             "torch_version": torch.__version__,
             **_peak_memory(),
         }
-        _write_json(self.run_dir / "summary.json", summary)
+        write_json(self.run_dir / "summary.json", summary)
         log.info(
             "done: %d steps, %.1f s, %.3g samples/s, final loss %s, skipped %s",
             step,
@@ -646,7 +646,7 @@ def prepare_run_dir(cfg: TrainConfig, run_dir: Path) -> None:
     """Create ``run_dir`` and write the resolved config (rank 0; a resumed run may have a new
     ``max_steps``)."""
     run_dir.mkdir(parents=True, exist_ok=True)
-    _write_json(run_dir / "config.json", cfg.to_dict())
+    write_json(run_dir / "config.json", cfg.to_dict())
 
 
 def train(

@@ -28,6 +28,17 @@ class MidiNote:
     channel: int = 0
 
 
+def _read_vlq(data: bytes, pos: int) -> tuple[int, int]:
+    """Read a MIDI variable-length quantity at ``pos``: ``(value, position after it)``."""
+    value = 0
+    while True:
+        byte = data[pos]
+        pos += 1
+        value = (value << 7) | (byte & 0x7F)
+        if not byte & 0x80:
+            return value, pos
+
+
 def _vlq(n: int) -> bytes:
     out = [n & 0x7F]
     n >>= 7
@@ -97,37 +108,19 @@ def read_midi(path: str | Path) -> list[MidiNote]:
         length = struct.unpack(">I", data[pos + 4 : pos + 8])[0]
         p, end, tick, status = pos + 8, pos + 8 + length, 0, 0
         while p < end:
-            delta = 0
-            while True:
-                b = data[p]
-                p += 1
-                delta = (delta << 7) | (b & 0x7F)
-                if not b & 0x80:
-                    break
+            delta, p = _read_vlq(data, p)
             tick += delta
             if data[p] & 0x80:
                 status = data[p]
                 p += 1
             if status == 0xFF:
                 mtype, p = data[p], p + 1
-                mlen = 0
-                while True:
-                    b = data[p]
-                    p += 1
-                    mlen = (mlen << 7) | (b & 0x7F)
-                    if not b & 0x80:
-                        break
+                mlen, p = _read_vlq(data, p)
                 if mtype == 0x51:
                     raw.append((tick, 0, int.from_bytes(data[p : p + 3], "big"), 0, 0))
                 p += mlen
             elif status in (0xF0, 0xF7):
-                mlen = 0
-                while True:
-                    b = data[p]
-                    p += 1
-                    mlen = (mlen << 7) | (b & 0x7F)
-                    if not b & 0x80:
-                        break
+                mlen, p = _read_vlq(data, p)
                 p += mlen
             else:
                 kind, ch = status & 0xF0, status & 0x0F
