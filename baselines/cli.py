@@ -1,10 +1,16 @@
-"""``python -m baselines restore``: run a classical reference method on a file or a folder.
+"""``python -m baselines``: restore with any baseline, train the learned ones.
 
 ::
 
     python -m baselines restore --method sbr --task bandwidth-extension --cutoff-hz 4000 IN.wav OUT.wav
     python -m baselines restore --method burg --task inpainting --in-dir degraded/ --out-dir restored/
     python -m baselines restore --method degraded --task inpainting --gaps 2.35-2.65 IN.wav OUT.wav
+    python -m baselines train --method cqtdiff --config cfg.yaml --manifest train.csv --out runs/cqtdiff
+    python -m baselines restore --method cqtdiff --checkpoint runs/cqtdiff/final.safetensors \
+        --task inpainting --in-dir degraded/ --out-dir restored/ --steps 35 --seed 0
+
+Classical methods (:mod:`baselines.classical`) need no checkpoint; learned ones
+(:mod:`baselines.learned`) take ``--checkpoint`` (MAID and IBAR also ``--vocoder``).
 
 Inpainting reads the gaps from ``--gaps`` or else from ``IN.gaps.json`` beside each input (as
 ``python -m metrics degrade`` writes it). Outputs are 32-bit float WAV (or the suffix's format),
@@ -24,7 +30,8 @@ import numpy as np
 import soundfile as sf
 
 from .classical import METHODS, TASKS_OF
-from .interface import TASKS, BaselineError, Degradation
+from .interface import TASKS, BaselineError, Degradation, Restorer
+from .learned import MODULES, module_of
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".aiff", ".aif")
 
@@ -85,9 +92,31 @@ def degradation_for(args: argparse.Namespace, source: Path) -> Degradation:
     return Degradation.from_gaps_json(sidecar)
 
 
-def cmd_restore(args: argparse.Namespace) -> int:
-    if args.task not in TASKS_OF[args.method]:
+def restorer_for(args: argparse.Namespace) -> Restorer:
+    """The restorer of ``--method``: a classical one, or a learned one from ``--checkpoint``."""
+    if args.method in METHODS:
+        if args.task not in TASKS_OF[args.method]:
+            raise BaselineError(f"method {args.method!r} does not do {args.task}")
+        return METHODS[args.method]()
+    module = module_of(args.method)
+    if args.task not in module.TASKS:
         raise BaselineError(f"method {args.method!r} does not do {args.task}")
+    options = {
+        k: v
+        for k, v in (("steps", args.steps), ("seed", args.seed), ("vocoder", args.vocoder))
+        if v is not None
+    }
+    if args.weights is not None:
+        options["weights"] = args.weights
+    if args.checkpoint is None and args.method != "audiosr":
+        raise BaselineError(f"method {args.method!r} needs --checkpoint")
+    checkpoint = Path(args.checkpoint) if args.checkpoint else None
+    if checkpoint is not None and not checkpoint.is_file():
+        raise BaselineError(f"{checkpoint}: checkpoint not found")
+    return module.load(checkpoint, options)
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
     if args.in_dir or args.out_dir:
         if not (args.in_dir and args.out_dir) or args.paths:
             raise BaselineError("folder mode takes both --in-dir and --out-dir and no IN OUT")
@@ -102,7 +131,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
         if len(args.paths) != 2:
             raise BaselineError("restore takes IN OUT (or --in-dir and --out-dir)")
         jobs = [(Path(args.paths[0]), Path(args.paths[1]))]
-    method = METHODS[args.method]()
+    method = restorer_for(args)
     for source, target in jobs:
         audio, rate = read(source)
         degradation = degradation_for(args, source)
@@ -116,13 +145,53 @@ def cmd_restore(args: argparse.Namespace) -> int:
     return 0
 
 
+def read_config(path: Path) -> dict:
+    """A YAML or JSON mapping; a one-line :class:`BaselineError` naming the file otherwise."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BaselineError(f"{path}: config not found") from None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise BaselineError(f"{path}: unreadable config ({first})") from None
+    if not isinstance(data, dict):
+        raise BaselineError(f"{path}: a config must be a mapping of keys to values")
+    return data
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    module = module_of(args.method)
+    config_path = Path(args.config)
+    config = read_config(config_path)
+    manifests = [str(m) for m in args.manifest]
+    for manifest in manifests:
+        if not Path(manifest).is_file():
+            raise BaselineError(f"{manifest}: manifest not found")
+    summary = module.train(
+        config, Path(args.out), manifests=manifests, threads=args.threads, source=str(config_path)
+    )
+    if not args.quiet:
+        print(f"{args.method}: trained -> {Path(args.out) / 'final.safetensors'}", file=sys.stderr)
+        for key in ("steps", "final_loss", "wall_s"):
+            if key in summary:
+                print(f"  {key}: {summary[key]}", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m baselines", description="Classical reference restorations."
+        prog="python -m baselines", description="Baseline restorations and training."
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    r = sub.add_parser("restore", help="restore a file or a folder with a classical method")
-    r.add_argument("--method", required=True, choices=sorted(METHODS))
+    r = sub.add_parser("restore", help="restore a file or a folder with a baseline")
+    r.add_argument("--method", required=True, choices=sorted(METHODS) + sorted(MODULES))
+    r.add_argument("--checkpoint", help="learned methods: the trained .safetensors")
+    r.add_argument("--vocoder", help="mel methods (MAID, IBAR): the vocoder's .safetensors")
+    r.add_argument("--weights", help="AudioSR: folder of the published weights")
+    r.add_argument("--steps", type=int, help="learned methods: sampler steps (default: config)")
+    r.add_argument("--seed", type=int, help="learned methods: sampling seed (default: config)")
     r.add_argument("--task", required=True, choices=TASKS)
     r.add_argument("--cutoff-hz", type=float, help="bandwidth extension: known band ends here")
     r.add_argument("--gaps", help="inpainting: START-END,... in seconds (default: IN.gaps.json)")
@@ -131,6 +200,14 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--quiet", action="store_true", help="no progress on stderr")
     r.add_argument("paths", nargs="*", metavar="IN OUT")
     r.set_defaults(func=cmd_restore)
+    t = sub.add_parser("train", help="train a learned baseline from manifests")
+    t.add_argument("--method", required=True, choices=sorted(MODULES))
+    t.add_argument("--config", required=True, help="YAML or JSON training config")
+    t.add_argument("--manifest", action="append", default=[], help="CSV manifest (repeatable)")
+    t.add_argument("--out", required=True, help="run folder (final.safetensors + final.json)")
+    t.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    t.add_argument("--quiet", action="store_true", help="no summary on stderr")
+    t.set_defaults(func=cmd_train)
     return parser
 
 

@@ -96,10 +96,24 @@ def kendall(
     return (None if tau is None or math.isnan(tau) else float(tau)), len(common)
 
 
+#: What the tables say about a method that ran, under the table.
+RAN_NOTES = {
+    "audiosr": "AudioSR: the published model run as is (48 kHz input, peak-normalised); its output "
+    "is resampled to 44.1 kHz and level-matched to the degraded input's band below the cutoff "
+    "before scoring.",
+}
+
+
 def build_table(
-    number: int, summary: pd.DataFrame, paper: pd.DataFrame
+    number: int,
+    summary: pd.DataFrame,
+    paper: pd.DataFrame,
+    not_run: dict[str, str] | None = None,
 ) -> tuple[pd.DataFrame, list[str]]:
-    """The table as a DataFrame of strings, and one agreement line per column."""
+    """The table as a DataFrame of strings, and one agreement line per column.
+
+    ``not_run`` maps a method key to why it did not run: its cells read ``not run: <why>``."""
+    not_run = not_run or {}
     task, dataset, settings, metrics = TABLES[number]
     ours, theirs = ours_table(summary, task, dataset), paper_table(paper, number)
     ran = {m for (m, _, _) in ours}
@@ -116,7 +130,8 @@ def build_table(
                     o = ours.get((m.key, s, metric))
                     line.append(f"{fmt(o, metric)} ({fmt(p, metric)})")
                 else:
-                    line.append(f"{NOT_RUN} ({fmt(p, metric)})")
+                    why = f": {not_run[m.key]}" if m.key in not_run else ""
+                    line.append(f"{NOT_RUN}{why} ({fmt(p, metric)})")
             # (a method we ran that the paper lacks shows "(-)")
         cells.append(line)
     table = pd.DataFrame(cells, index=[m.label for m in rows], columns=columns)
@@ -132,6 +147,31 @@ def build_table(
             text = f"tau = {tau:+.2f}" if tau is not None else "tau undefined"
             agreement.append(f"{s} {metric}: {text} over {n} methods in both")
     return table, agreement
+
+
+def versus_degraded(number: int, summary: pd.DataFrame) -> str:
+    """One line: does every A2SB row beat the degraded input on LSD and SiSpec in every setting?"""
+    task, dataset, settings, _ = TABLES[number]
+    ours = ours_table(summary, task, dataset)
+    rows = [m for m in METHODS if m.key.startswith("a2sb") and any(k[0] == m.key for k in ours)]
+    checked, losses = 0, []
+    for m in rows:
+        for s in settings:
+            for metric in ("LSD", "SiSpec"):
+                a2sb, base = ours.get((m.key, s, metric)), ours.get(("degraded", s, metric))
+                if a2sb is None or base is None or math.isnan(a2sb) or math.isnan(base):
+                    continue
+                checked += 1
+                better = a2sb < base if metric in LOWER_IS_BETTER else a2sb > base
+                if not better:
+                    losses.append(f"{m.label} {s} {metric}")
+    if not checked:
+        return "A2SB vs the degraded input: nothing to compare"
+    if not losses:
+        return f"A2SB beats the degraded input on LSD and SiSpec in all {checked} comparisons"
+    return f"A2SB does NOT beat the degraded input in {len(losses)} of {checked}: " + ", ".join(
+        losses
+    )
 
 
 def title(number: int) -> str:
@@ -187,15 +227,31 @@ def write_table(out_prefix: Path, table: pd.DataFrame, heading: str, notes: Sequ
 
 
 def build_all(
-    summary_csv: Path, paper_csv: Path, out_dir: Path, provenance: Path | None
+    summary_csv: Path,
+    paper_csv: Path,
+    out_dir: Path,
+    provenance: Path | None,
+    not_run: dict[str, str] | None = None,
+    how_to_run: dict[str, str] | None = None,
 ) -> list[Path]:
     summary = pd.read_csv(summary_csv, dtype={"setting": str})
     paper = pd.read_csv(paper_csv)
     caption = provenance_caption(provenance)
     written = []
     for number in TABLES:
-        table, agreement = build_table(number, summary, paper)
-        notes = ["Kendall tau of our ranking vs the paper's: " + "; ".join(agreement),
+        table, agreement = build_table(number, summary, paper, not_run)
+        ran = set(summary[(summary["task"] == TABLES[number][0])]["method"].astype(str))
+        extra = [RAN_NOTES[k] for k in RAN_NOTES if k in ran]
+        shown = {m.label for m in METHODS if m.key in (not_run or {})} & set(table.index)
+        extra += [
+            f"{label}: not run: {(not_run or {})[m.key]}"
+            + (f"; to run it: {(how_to_run or {})[m.key]}" if m.key in (how_to_run or {}) else "")
+            for m in METHODS
+            for label in [m.label]
+            if label in shown
+        ]
+        extra.append(versus_degraded(number, summary))
+        notes = extra + ["Kendall tau of our ranking vs the paper's: " + "; ".join(agreement),
                  "Our values: mean over test items (95 % CI in summary.csv); paper values in brackets.",
                  f"Provenance: {caption}"]  # fmt: skip
         if TABLES[number][1] == "Maestro":
@@ -230,13 +286,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     b.add_argument("--paper", type=Path, required=True)
     b.add_argument("--provenance", type=Path)
     b.add_argument("--out-dir", type=Path, required=True)
+    b.add_argument(
+        "--not-run",
+        action="append",
+        default=[],
+        metavar="METHOD=WHY",
+        help="a method that did not run and why (its cells say so)",
+    )
+    b.add_argument(
+        "--how-to-run",
+        action="append",
+        default=[],
+        metavar="METHOD=COMMAND",
+        help="the command that makes a not-run method run (a note under the table)",
+    )
     j = sub.add_parser("metrics-json", help="nested means for dvc metrics")
     j.add_argument("summary", type=Path)
     j.add_argument("--out", type=Path, required=True)
     args = p.parse_args(argv)
     try:
         if args.command == "build":
-            for prefix in build_all(args.summary, args.paper, args.out_dir, args.provenance):
+            not_run = dict(item.split("=", 1) for item in args.not_run)
+            how = dict(item.split("=", 1) for item in args.how_to_run)
+            for prefix in build_all(
+                args.summary, args.paper, args.out_dir, args.provenance, not_run, how
+            ):
                 print(f"wrote {prefix}.csv/.md/.tex")
         else:
             write_json(args.out, metrics_json(args.summary))

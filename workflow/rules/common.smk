@@ -2,6 +2,7 @@
 import json
 import os
 import re
+import shlex
 import sys
 import tempfile
 from pathlib import Path
@@ -17,6 +18,8 @@ TASK_CLI = {"bandwidth_extension": "bandwidth-extension", "inpainting": "inpaint
 DATASETS = list(config["data"].get("evaluate_on") or config["data"]["test_sets"])
 CORPUS_SETS = ["train", "valid", "test_aam", "test_ccmixter", "test_mtd", "test_maestro"]
 PARTITIONS = config["train"]["partitions"]
+BASELINES = config.get("baselines", {})
+MEL_BASELINES = ("maid", "ibar")
 MAESTRO = config["train"]["maestro"]
 ABLATION = config["train"]["ablation_2ch"]
 
@@ -50,8 +53,24 @@ def a2sb_methods(dataset):
     return out
 
 
+def learned_methods(task):
+    """The learned baselines that run for ``task``: enabled, doing the task, and (AudioSR) given
+    its weights. The others appear in the tables as "not run" with the reason."""
+    from baselines.learned import TASKS_OF
+
+    out = []
+    for name in ("audiosr", "cqtdiff", "maid", "ibar"):
+        cfg = BASELINES.get(name, {})
+        if not cfg.get("enabled") or TASK_CLI[task] not in TASKS_OF[name]:
+            continue
+        if name == "audiosr" and not cfg.get("weights"):
+            continue
+        out.append(name)
+    return out
+
+
 def methods(task, dataset):
-    return list(config["evaluate"]["classical"][task]) + a2sb_methods(dataset)
+    return list(config["evaluate"]["classical"][task]) + learned_methods(task) + a2sb_methods(dataset)
 
 
 def metrics_of(dataset):
@@ -92,12 +111,44 @@ def model_of(method):
 
 def per_item_files():
     return [
-        f"results/{PROFILE}/metrics/per_item/{m}/{d}/{t}/{s}.csv"
+        f"results/{PROFILE}/metrics/per_item/{m}/{d}/{t}.csv"
         for t in TASKS
         for d in DATASETS
-        for s in settings(t)
         for m in methods(t, d)
     ]
+
+
+def not_run_reasons():
+    """Method -> why it has no results in this profile (the tables print it)."""
+    why = {}
+    audiosr = BASELINES.get("audiosr", {})
+    if not audiosr.get("weights"):
+        why["audiosr"] = "AudioSR weights not provided"
+    elif not audiosr.get("enabled"):
+        why["audiosr"] = "disabled in this profile"
+    for name in ("cqtdiff", "maid", "ibar"):
+        if not BASELINES.get(name, {}).get("enabled"):
+            why[name] = "disabled in this profile"
+    return why
+
+
+def how_to_run():
+    """Method -> the command that makes it run (printed under the tables)."""
+    if BASELINES.get("audiosr", {}).get("weights"):
+        return {}
+    return {
+        "audiosr": "download the published AudioSR weights by hand, run "
+        "`python -m baselines.audiosr setup-env --prefix .venv-audiosr`, then "
+        "`snakemake --cores all --config baselines='{audiosr: {enabled: true, weights: PATH}}'`"
+    }
+
+
+def baseline_checkpoints():
+    """Trained learned-baseline weights the tables depend on (the vocoder with MAID or IBAR)."""
+    names = {m for t in TASKS for m in learned_methods(t) if m != "audiosr"}
+    if names & set(MEL_BASELINES):
+        names.add("vocoder")
+    return [f"results/{PROFILE}/baselines/{n}/final.safetensors" for n in sorted(names)]
 
 
 def checkpoints():
@@ -107,7 +158,7 @@ def checkpoints():
         out.append(model_of("a2sb_maestro"))
     if ABLATION["enabled"]:
         out.append(f"results/{PROFILE}/train/ablation_2ch/final.safetensors")
-    return out
+    return out + baseline_checkpoints()
 
 
 def figure_targets():

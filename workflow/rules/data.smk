@@ -10,6 +10,7 @@ if config["data"]["source"] == "corpus":
         params:
             corpus_profile=config["data"]["corpus"]["profile"],
             seed=config["data"]["corpus"]["seed"],
+        priority: 100
         log:
             "logs/{profile}/data/corpus.log",
         benchmark:

@@ -1,28 +1,34 @@
 # Degraded test inputs (SPEC 8), per-item metrics and their aggregation with 95 % CIs.
+# One job per (test set, task) and per (method, test set, task): the settings of a task are
+# folders inside it (4kHz/8kHz/12kHz, 300ms/500ms/1000ms), so a job loads its model once.
 
 
 rule degrade:
     input:
         "results/{profile}/testsets/{dataset}",
     output:
-        directory("results/{profile}/degraded/{dataset}/{task}/{setting}"),
+        directory("results/{profile}/degraded/{dataset}/{task}"),
     params:
-        task=lambda w: TASK_CLI[w.task],
-        arg=lambda w: degradation_args(w.task, w.setting),
+        loop=lambda w: " && ".join(
+            f"{PY} -m metrics degrade --task {TASK_CLI[w.task]} {degradation_args(w.task, s)} "
+            f"--in-dir results/{w.profile}/testsets/{w.dataset}/audio "
+            f"--out-dir results/{w.profile}/degraded/{w.dataset}/{w.task}.tmp/{s} --subtype FLOAT --quiet"
+            for s in settings(w.task)
+        ),
     log:
-        "logs/{profile}/degrade/{dataset}/{task}/{setting}.log",
+        "logs/{profile}/degrade/{dataset}/{task}.log",
     shell:
-        "{PY} -m metrics degrade --task {params.task} {params.arg} --in-dir {input}/audio "
-        "--out-dir {output} --subtype FLOAT --quiet > {log} 2>&1"
+        "rm -rf {output}.tmp && ({params.loop}) > {log} 2>&1 && mv {output}.tmp {output}"
 
 
 rule evaluate:
     input:
         reference="results/{profile}/testsets/{dataset}",
-        estimate="results/{profile}/restored/{method}/{dataset}/{task}/{setting}",
+        estimate="results/{profile}/restored/{method}/{dataset}/{task}",
     output:
-        "results/{profile}/metrics/per_item/{method}/{dataset}/{task}/{setting}.csv",
+        "results/{profile}/metrics/per_item/{method}/{dataset}/{task}.csv",
     params:
+        settings=lambda w: ",".join(settings(w.task)),
         metrics=lambda w: ",".join(metrics_of(w.dataset)),
         midi=lambda w, input: (
             f"--midi {input.reference}/midi" if "midi_f1" in metrics_of(w.dataset) else ""
@@ -32,14 +38,14 @@ rule evaluate:
         mem_mb=4000,
         runtime=30,
     log:
-        "logs/{profile}/evaluate/{method}/{dataset}/{task}/{setting}.log",
+        "logs/{profile}/evaluate/{method}/{dataset}/{task}.log",
     benchmark:
-        "results/{profile}/benchmarks/evaluate/{method}/{dataset}/{task}/{setting}.tsv"
+        "results/{profile}/benchmarks/evaluate/{method}/{dataset}/{task}.tsv"
     shell:
-        "{PY} -m metrics evaluate --reference {input.reference}/audio --estimate {input.estimate} "
-        "--metrics {params.metrics} {params.midi} --tag task={wildcards.task} "
-        "--tag dataset={wildcards.dataset} --tag setting={wildcards.setting} "
-        "--tag method={wildcards.method} --jobs {threads} --quiet --out {output} > {log} 2>&1"
+        "{PY} workflow/scripts/evaluate_group.py --reference {input.reference}/audio "
+        "--estimate {input.estimate} --settings {params.settings} --metrics {params.metrics} "
+        "{params.midi} --tag task={wildcards.task} --tag dataset={wildcards.dataset} "
+        "--tag method={wildcards.method} --out {output} > {log} 2>&1"
 
 
 rule aggregate:

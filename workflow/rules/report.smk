@@ -1,7 +1,8 @@
 # Provenance, Tables 2-12, the listening-test stimuli, Figures 2-7 and the runtime table.
 EXAMPLE = config["figures"]["example_set"]
 FIG = config["figures"]
-BWE4 = "results/{profile}/degraded/" + EXAMPLE + "/bandwidth_extension/4kHz"
+BWE = "results/{profile}/degraded/" + EXAMPLE + "/bandwidth_extension"  # holds 4kHz/
+INP_SETTING = f"{FIG['inpainting_gap_ms']}ms"
 
 
 rule resolved_config:
@@ -47,17 +48,25 @@ rule tables:
         ),
     log:
         "logs/{profile}/tables/tables.log",
+    params:
+        not_run=lambda w: " ".join(
+            f"--not-run {shlex.quote(f'{m}={why}')}" for m, why in not_run_reasons().items()
+        ),
+        how=lambda w: " ".join(
+            f"--how-to-run {shlex.quote(f'{m}={cmd}')}" for m, cmd in how_to_run().items()
+        ),
     shell:
         "{PY} -m reports.tables build --summary {input.summary} --paper {input.paper} "
-        "--provenance {input.provenance} --out-dir results/{wildcards.profile}/tables > {log} 2>&1"
+        "--provenance {input.provenance} --out-dir results/{wildcards.profile}/tables "
+        "{params.not_run} {params.how} > {log} 2>&1"
 
 
 rule listening_test:
     input:
         testsets=expand("results/{{profile}}/testsets/{dataset}", dataset=DATASETS),
         restored=[
-            f"results/{PROFILE}/restored/{m}/{d}/{t}/{s}"
-            for t, s in (("bandwidth_extension", "4kHz"), ("inpainting", f"{FIG['inpainting_gap_ms']}ms"))
+            f"results/{PROFILE}/restored/{m}/{d}/{t}"
+            for t in TASKS
             for d in DATASETS
             for m in methods(t, d)
         ],
@@ -67,10 +76,14 @@ rule listening_test:
         n=config["human_eval"]["segments_per_set"],
         seconds=config["human_eval"]["segment_seconds"],
         seed=config["human_eval"]["seed"],
+        restored=lambda w, input: " ".join(
+            f"{d}/4kHz" if d.endswith("bandwidth_extension") else f"{d}/{INP_SETTING}"
+            for d in input.restored
+        ),
     log:
         "logs/{profile}/listening_test.log",
     shell:
-        "{PY} workflow/scripts/listening_test.py --restored {input.restored} "
+        "{PY} workflow/scripts/listening_test.py --restored {params.restored} "
         "--testsets {input.testsets} --segments {params.n} --seconds {params.seconds} "
         "--seed {params.seed} "
         "--out results/{wildcards.profile}/listening_test > {log} 2>&1"
@@ -105,22 +118,22 @@ rule human_eval_tables:
         "--provenance {input.provenance} --out-dir results/{wildcards.profile}/tables > {log} 2>&1"
 
 
-def spectrogram_inputs(task, setting):
-    d = f"results/{PROFILE}/restored/{{m}}/{EXAMPLE}/{task}/{setting}"
+def spectrogram_inputs(task):
+    d = f"results/{PROFILE}/restored/{{m}}/{EXAMPLE}/{task}"
     return {
         "reference": f"results/{PROFILE}/testsets/{EXAMPLE}",
-        "degraded": f"results/{PROFILE}/degraded/{EXAMPLE}/{task}/{setting}",
+        "degraded": f"results/{PROFILE}/degraded/{EXAMPLE}/{task}",
         "restored": [d.format(m=m) for m in methods(task, EXAMPLE) if m != "degraded"],
     }
 
 
+def figure_setting(task):
+    return "4kHz" if task == "bandwidth_extension" else INP_SETTING
+
+
 rule figure_spectrograms:
     input:
-        unpack(
-            lambda w: spectrogram_inputs(
-                w.task, "4kHz" if w.task == "bandwidth_extension" else f"{FIG['inpainting_gap_ms']}ms"
-            )
-        ),
+        unpack(lambda w: spectrogram_inputs(w.task)),
         provenance=rules.provenance.output,
     output:
         report(
@@ -130,18 +143,22 @@ rule figure_spectrograms:
         ),
     wildcard_constraints:
         num="[23]",
+    params:
+        setting=lambda w: figure_setting(w.task),
+        restored=lambda w, input: " ".join(f"{d}/{figure_setting(w.task)}" for d in input.restored),
     log:
         "logs/{profile}/figures/fig{num}_{task}.log",
     shell:
         "{PY} -m reports.figures spectrograms --reference {input.reference}/audio "
-        "--degraded {input.degraded} --restored {input.restored} --provenance {input.provenance} "
+        "--degraded {input.degraded}/{params.setting} --restored {params.restored} "
+        "--provenance {input.provenance} "
         "--title 'Figure {wildcards.num}: {wildcards.task}' "
         "--out results/{wildcards.profile}/figures/fig{wildcards.num}_{wildcards.task} > {log} 2>&1"
 
 
 rule restore_example:
     input:
-        degraded=BWE4,
+        degraded=BWE,
         model=lambda w: f"results/{PROFILE}/train/{w.run}/final.safetensors",
     output:
         directory("results/{profile}/ablation/{run}"),
@@ -151,7 +168,7 @@ rule restore_example:
         steps=config["evaluate"]["bandwidth_extension"]["steps"],
         seed=config["evaluate"]["seed"],
         batch=config["evaluate"]["batch_size"],
-    threads: workflow.cores
+    threads: 1
     resources:
         gpu=1,
         mem_mb=8000,
@@ -161,15 +178,16 @@ rule restore_example:
     benchmark:
         "results/{profile}/benchmarks/ablation/{run}.tsv"
     shell:
-        "{PY} workflow/scripts/restore_dir.py --in-dir {input.degraded} --out-dir {output} "
-        "--checkpoint {input.model} --task bandwidth-extension --setting 4kHz "
-        "--steps {params.steps} --seed {params.seed} --batch-size {params.batch} > {log} 2>&1"
+        "{PY} workflow/scripts/restore_group.py --method a2sb_{wildcards.run} "
+        "--checkpoint {input.model} --task bandwidth-extension --in-dir {input.degraded} "
+        "--out-dir {output} --settings 4kHz --steps {params.steps} --seed {params.seed} "
+        "--batch-size {params.batch} --threads {threads} > {log} 2>&1"
 
 
 rule figure_ablation:
     input:
         reference=f"results/{PROFILE}/testsets/{EXAMPLE}",
-        degraded=BWE4.replace("{profile}", PROFILE),
+        degraded=BWE.replace("{profile}", PROFILE),
         three=f"results/{PROFILE}/ablation/pretrain",
         two=f"results/{PROFILE}/ablation/ablation_2ch",
         provenance=rules.provenance.output,
@@ -187,14 +205,15 @@ rule figure_ablation:
     log:
         "logs/{profile}/figures/fig4_5.log",
     shell:
-        "{PY} -m reports.figures ablation --reference {input.reference}/audio --degraded {input.degraded} "
-        "--three {input.three} --two {input.two} --provenance {input.provenance} "
+        "{PY} -m reports.figures ablation --reference {input.reference}/audio "
+        "--degraded {input.degraded}/4kHz --three {input.three}/4kHz --two {input.two}/4kHz "
+        "--provenance {input.provenance} "
         "--out-dir results/{wildcards.profile}/figures > {log} 2>&1"
 
 
 rule phase_error:
     input:
-        degraded=BWE4,
+        degraded=BWE,
         model=model_of("a2sb_p1") if 1 in PARTITIONS else model_of(f"a2sb_p{PARTITIONS[0]}"),
     output:
         "results/{profile}/figures/fig6_phase_error.csv",
@@ -213,7 +232,7 @@ rule phase_error:
     benchmark:
         "results/{profile}/benchmarks/figures/phase_error.tsv"
     shell:
-        "{PY} workflow/scripts/phase_error.py --in-dir {input.degraded} --checkpoint {input.model} "
+        "{PY} workflow/scripts/phase_error.py --in-dir {input.degraded}/4kHz --checkpoint {input.model} "
         "--cutoff-hz {params.cutoff} --bands {params.bands} --steps {params.steps} "
         "--seed {params.seed} --out {output} > {log} 2>&1"
 

@@ -9,6 +9,7 @@ started afresh). With more than one GPU in the job, the run is launched under to
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -21,7 +22,11 @@ def main() -> int:
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--partition", nargs=2, metavar=("I", "N"))
     p.add_argument("--gpus", type=int, default=0)
+    p.add_argument("--threads", type=int, help="CPU threads of the job (OMP_NUM_THREADS)")
     args = p.parse_args()
+    env = dict(os.environ)
+    if args.threads:  # torch reads it at start-up for its intra-op thread pool
+        env["OMP_NUM_THREADS"] = str(args.threads)
     train = ["train", "--config", args.config, "--out", str(args.out), "--no-progress"]
     if args.partition:
         train += ["--partition", *args.partition]
@@ -48,7 +53,7 @@ def main() -> int:
             ]
     cmd = launcher + train + resume
     print(" ".join(cmd), flush=True)
-    return subprocess.run(cmd).returncode
+    return subprocess.run(cmd, env=env).returncode
 
 
 if __name__ == "__main__":

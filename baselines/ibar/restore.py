@@ -1,0 +1,290 @@
+"""IBAR restoration: flow ODE in the mel domain per segment, shared vocoder, known audio kept.
+
+For one channel at rate ``sr`` (stereo: each channel alike, :func:`baselines.interface.per_channel`):
+
+1. resample with soxr to the model's rate (44.1 kHz by default) and, for inpainting, zero the
+   gaps there again (resampling smears their edges);
+2. take the log-mel of the whole (zero-padded) file and cut it into segments of
+   ``model.segment_frames`` frames overlapping by ``sample.overlap_frames``; per segment an
+   Euler/midpoint ODE from noise (``sample.steps``; noise a function of ``(seed, first frame)``)
+   conditioned on the degraded mel and the task's canonical instruction gives a mel; the
+   segments are averaged with raised-cosine weights over their overlaps (the scheme of
+   :func:`baselines.common.overlap_add`, done on mel frames), and the whole mel is vocoded once
+   with the shared vocoder (:mod:`baselines.vocoder`): no waveform cross-fade of independently
+   vocoded segments (whose phases differ) and no vocoding of overlaps twice. Inpainting runs
+   the segments in order and gives each one, as its condition, the gap frames the previous
+   segments already generated, so a gap cut by a segment border is filled once, consistently;
+3. back to ``sr`` with soxr, then the known audio is put back: **inpainting** output equals the
+   input exactly outside the gaps, the generation fading in and out over ``sample.crossfade_ms``
+   just inside each gap's edges; **bandwidth extension** keeps every FFT bin of the input below
+   the cutoff and takes the generation's bins at and above it (a whole-signal FFT, as
+   :class:`baselines.classical.SpectralBandReplication` does).
+
+The paper's IBAR vocodes with a 48 kHz BigVGAN-v2; we use the project's shared 44.1 kHz mel
+vocoder (the IBAR mel must equal the vocoder's, checked at load).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import soxr
+import torch
+
+from ..common import load_weights, sidecar_of
+from ..interface import BaselineError, Degradation, per_channel
+from ..mel import MelConfig, log_mel
+from .config import device_of, mel_config, resolve
+from .flow import sample_ode
+from .model import IBAR
+from .templates import ALL_TEMPLATES, canonical
+
+METHOD = "ibar"
+
+
+def _fit(x: np.ndarray, n: int) -> np.ndarray:
+    return x[:n] if len(x) >= n else np.pad(x, (0, n - len(x)))
+
+
+def _resample(x: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
+    if rate_in == rate_out:
+        return np.asarray(x, dtype=np.float64)
+    return soxr.resample(np.asarray(x, dtype=np.float64), rate_in, rate_out, quality="HQ")
+
+
+def keep_low_band(
+    generated: np.ndarray, known: np.ndarray, sample_rate: int, cutoff_hz: float
+) -> np.ndarray:
+    """``[L]``: the FFT bins of ``known`` below ``cutoff_hz``, those of ``generated`` above."""
+    g, k = np.fft.rfft(generated), np.fft.rfft(known)
+    below = np.fft.rfftfreq(len(known), 1.0 / sample_rate) < cutoff_hz
+    g[below] = k[below]
+    return np.fft.irfft(g, n=len(known))
+
+
+def paste_outside_gaps(
+    generated: np.ndarray, known: np.ndarray, gaps: list[tuple[int, int]], fade: int
+) -> np.ndarray:
+    """``[L]``: ``known`` outside the sample ranges ``gaps``; inside, ``generated`` faded in
+    and out over ``fade`` samples (a raised cosine) just inside each gap's edges."""
+    out = np.array(known, dtype=np.float64, copy=True)
+    n_total = len(out)
+    for start, end in gaps:
+        a, b = max(0, start), min(n_total, end)
+        if b <= a:
+            continue
+        w = np.ones(b - a)
+        r = min(fade, (b - a) // 2)
+        if r > 0:
+            ramp = 0.5 - 0.5 * np.cos(np.pi * (np.arange(r) + 0.5) / r)
+            if start >= 0:
+                w[:r] = ramp
+            if end <= n_total:
+                w[-r:] = np.minimum(w[-r:], ramp[::-1])
+        out[a:b] = (1 - w) * known[a:b] + w * generated[a:b]
+    return out
+
+
+class IBARRestorer:
+    """Restorer of a trained IBAR model with a mel vocoder (see the module docstring)."""
+
+    name = METHOD
+
+    def __init__(
+        self,
+        model: IBAR,
+        cfg: dict[str, Any],
+        vocoder: torch.nn.Module,
+        *,
+        steps: int,
+        seed: int,
+        solver: str,
+        device: torch.device,
+    ) -> None:
+        self.model = model.to(device).eval()
+        self.cfg, self.vocoder = cfg, vocoder
+        self.mel: MelConfig = mel_config(cfg)
+        self.steps, self.seed, self.solver, self.device = steps, seed, solver, device
+        self.segment = int(cfg["model"]["segment_frames"])
+        self.overlap = int(cfg["sample"]["overlap_frames"])
+        self.crossfade_ms = float(cfg["sample"]["crossfade_ms"])
+
+    def restore(self, audio: np.ndarray, sample_rate: int, degradation: Degradation) -> np.ndarray:
+        """``[L]`` or ``[C, L]`` degraded audio -> restored, same shape and rate (float32)."""
+        degradation.check(audio, sample_rate)
+        x = np.asarray(audio, dtype=np.float64)
+        return per_channel(x, lambda ch: self._channel(ch, int(sample_rate), degradation)).astype(
+            np.float32
+        )
+
+    def _channel(self, x: np.ndarray, sr: int, degradation: Degradation) -> np.ndarray:
+        rate = self.mel.sample_rate
+        if degradation.task == "bandwidth-extension":
+            cutoff = float(degradation.cutoff_hz)  # type: ignore[arg-type]
+            if cutoff >= rate / 2:  # nothing the model could add
+                return x.copy()
+            y = _resample(x, sr, rate)
+            gen = self.generate(y, "bandwidth-extension", [])
+            return keep_low_band(_fit(_resample(gen, rate, sr), len(x)), x, sr, cutoff)
+        y = _resample(x, sr, rate)
+        gaps_model = degradation.gap_samples(rate)
+        for a, b in gaps_model:
+            y[max(0, a) : max(0, b)] = 0.0
+        gen = self.generate(y, "inpainting", gaps_model)
+        fade = round(self.crossfade_ms * sr / 1000.0)
+        return paste_outside_gaps(
+            _fit(_resample(gen, rate, sr), len(x)), x, degradation.gap_samples(sr), fade
+        )
+
+    @torch.no_grad()
+    def generate(self, y: np.ndarray, task: str, gaps: list[tuple[int, int]]) -> np.ndarray:
+        """``[N]`` degraded audio at the model rate -> ``[N]`` model output (vocoded)."""
+        mel = self.generate_mel(y, task, gaps)
+        return _fit(vocode_mel(self.vocoder, mel), len(y)).astype(np.float64)
+
+    @torch.no_grad()
+    def generate_mel(self, y: np.ndarray, task: str, gaps: list[tuple[int, int]]) -> torch.Tensor:
+        """``[N]`` degraded audio at the model rate -> ``[n_mels, ceil(N / hop)]`` log-mel.
+
+        Segments of ``S`` frames start every ``S - O`` frames; the last one reaches past the end
+        (the waveform is zero-padded before the mel is taken). Their outputs are averaged with
+        raised-cosine weights over the ``O`` overlapping frames. Inpainting: before a segment
+        is sampled, the condition frames that touch a gap and were already generated by the
+        previous segments are replaced by that generation.
+        """
+        hop, size, overlap = self.mel.hop_length, self.segment, self.overlap
+        frames = max(1, math.ceil(len(y) / hop))
+        starts = segment_starts(frames, size, overlap)
+        total = starts[-1] + size
+        wave = np.zeros(total * hop, dtype=np.float32)
+        wave[: len(y)] = y
+        cond = self.model.normalise(log_mel(torch.from_numpy(wave), self.mel))  # [M, total]
+        cond = cond.to(self.device)
+        touched = gap_frames(gaps, total, hop, self.mel.n_fft) if gaps else None
+        text = self.model.embed([canonical(task)])
+        out = torch.zeros_like(cond)
+        weight = torch.zeros(total, device=self.device)
+        done = 0  # frames [0, done) hold a (partial) generation
+        for k, start in enumerate(starts):
+            c = cond[:, start : start + size].clone()
+            if touched is not None and done > start:
+                known = torch.from_numpy(touched[start:done]).to(self.device)
+                prev = out[:, start:done] / weight[start:done].clamp(min=1e-12)
+                c[:, : done - start][:, known] = prev[:, known]
+            rng = np.random.default_rng([self.seed, start])
+            x0 = rng.standard_normal((1, 1, *c.shape), dtype=np.float32)
+            x1 = sample_ode(
+                lambda x, t, c=c: self.model(x, t, c[None, None], text),
+                torch.from_numpy(x0).to(self.device),
+                self.steps,
+                self.solver,
+            )
+            w = torch.from_numpy(fade_weights(size, overlap, k > 0, k < len(starts) - 1)).to(
+                self.device
+            )
+            out[:, start : start + size] += w * x1[0, 0].float()
+            weight[start : start + size] += w
+            done = start + size
+        mel = self.model.denormalise(out / weight.clamp(min=1e-12))
+        return mel[:, :frames].float().cpu()
+
+
+def segment_starts(frames: int, size: int, overlap: int) -> list[int]:
+    """First frames of the segments covering ``frames`` (as :func:`baselines.common.overlap_add`)."""
+    if frames <= size:
+        return [0]
+    return list(range(0, frames - overlap, size - overlap))
+
+
+def fade_weights(size: int, overlap: int, fade_in: bool, fade_out: bool) -> np.ndarray:
+    """``[size]`` float32 weights: raised-cosine ramps over the first/last ``overlap`` frames."""
+    w = np.ones(size, dtype=np.float32)
+    if overlap:
+        ramp = 0.5 - 0.5 * np.cos(np.pi * (np.arange(overlap) + 0.5) / overlap)
+        if fade_in:
+            w[:overlap] = ramp
+        if fade_out:
+            w[-overlap:] *= ramp[::-1]
+    return w
+
+
+def gap_frames(gaps: list[tuple[int, int]], frames: int, hop: int, n_fft: int) -> np.ndarray:
+    """``[frames]`` bool: mel frames whose analysis window (:mod:`baselines.mel`) meets a gap."""
+    n = frames * hop
+    in_gap = np.zeros(n + 1, dtype=np.int64)
+    for a, b in gaps:
+        a, b = max(0, min(a, n)), max(0, min(b, n))
+        in_gap[a] += 1
+        in_gap[b] -= 1
+    count = np.concatenate([[0], np.cumsum(np.cumsum(in_gap)[:n] > 0)])  # gap samples before i
+    pad = (n_fft - hop) // 2
+    lo = np.clip(np.arange(frames) * hop - pad, 0, n)
+    hi = np.clip(np.arange(frames) * hop - pad + n_fft, 0, n)
+    return count[hi] - count[lo] > 0
+
+
+def vocode_mel(vocoder: torch.nn.Module, mel: torch.Tensor) -> np.ndarray:
+    """``[n_mels, F]`` natural-log mel -> ``[F * hop]`` waveform with the shared vocoder."""
+    from ..vocoder import vocode
+
+    return np.asarray(vocode(vocoder, mel), dtype=np.float32).reshape(-1)
+
+
+def _vocoder_from(spec: Any, mel: MelConfig, device: torch.device) -> torch.nn.Module:
+    if isinstance(spec, torch.nn.Module):
+        vocoder = spec
+    else:
+        if not spec:
+            raise BaselineError(
+                "IBAR needs a mel vocoder: pass --vocoder PATH (a baselines.vocoder checkpoint)"
+            )
+        path = Path(spec)
+        if not path.is_file():
+            raise BaselineError(f"{path}: vocoder checkpoint not found")
+        from ..vocoder import load_vocoder
+
+        vocoder = load_vocoder(path, device=str(device))
+    vmel = getattr(vocoder, "mel", None)
+    if vmel != mel:
+        raise BaselineError(f"the vocoder's mel ({vmel}) differs from IBAR's ({mel})")
+    return vocoder.eval()
+
+
+def load(checkpoint: str | Path, options: dict[str, Any] | None = None) -> IBARRestorer:
+    """A restorer from ``checkpoint`` (``final.safetensors`` of :func:`train`).
+
+    ``options``: ``steps``, ``seed``, ``solver`` (``euler``/``midpoint``), ``device`` and
+    ``vocoder`` (a vocoder checkpoint path, or a loaded ``Vocoder``) override ``sample.*`` of
+    the checkpoint's config; other keys (``weights``) do not concern IBAR and are ignored.
+    """
+    options = dict(options or {})
+    if checkpoint is None:
+        raise BaselineError("IBAR needs --checkpoint")
+    state, sidecar = load_weights(checkpoint, METHOD)
+    cfg = resolve(sidecar.get("config"), str(sidecar_of(checkpoint)))
+    templates = sidecar.get("extra", {}).get("templates")
+    if templates is not None and list(templates) != list(ALL_TEMPLATES):
+        raise BaselineError(f"{checkpoint}: trained with other instruction templates")
+    table = state.get("text.table") if cfg["text"]["encoder"] == "byt5" else None
+    if cfg["text"]["encoder"] == "byt5" and table is None:
+        raise BaselineError(f"{checkpoint}: byT5 checkpoint without its text.table")
+    model = IBAR(cfg, table)
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        first = str(exc).splitlines()[0]
+        raise BaselineError(f"{checkpoint}: weights do not match the config ({first})") from None
+    s = cfg["sample"]
+    steps = options.get("steps", s["steps"])
+    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
+        raise BaselineError(f"steps must be a positive integer, got {steps!r}")
+    seed = int(options.get("seed", s["seed"]))
+    solver = options.get("solver", s["solver"])
+    if solver not in ("euler", "midpoint"):
+        raise BaselineError(f"unknown solver {solver!r} (euler, midpoint)")
+    device = device_of(options.get("device", s["device"]))
+    vocoder = _vocoder_from(options.get("vocoder") or s["vocoder"], mel_config(cfg), device)
+    return IBARRestorer(model, cfg, vocoder, steps=steps, seed=seed, solver=solver, device=device)
