@@ -1,6 +1,8 @@
 """Model configuration, named presets and ``build_model`` (SPEC 5, 11).
 
-Presets change widths, levels, heads and attention levels only; the wiring is the paper's.
+Presets change widths, levels, heads and attention levels only; the wiring is the paper's
+(``cpu``, the default CPU profile's model, also has one residual block per level instead of two
+and no dropout).
 ``paper`` has exactly the released checkpoints' state-dict names and shapes (565,544,851
 parameters, of which 144 are the frozen RoPE frequencies).
 """

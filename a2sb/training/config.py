@@ -66,6 +66,9 @@ class TrainConfig:
     valid_manifests: list[str] = field(default_factory=list)
     valid_split: str | None = "valid"
     research_use: bool = False  # set when a manifest holds non-permissive data (Maestro)
+    # Probability that a crop is darkened by a random spectral roll-off before it is encoded
+    # (:func:`a2sb.training.dataset.random_rolloff`); 0 = the paper's training (no augmentation).
+    augment_rolloff: float = 0.0
     num_workers: int = 0
     # Optimisation (paper 3.5).
     global_batch: int = 320
@@ -226,10 +229,21 @@ class TrainConfig:
             raise bad(f"valid_cutoff_hz {self.valid_cutoff_hz} must lie below Nyquist")
         if self.valid_gap_s <= 0:
             raise bad(f"valid_gap_s must be positive, got {self.valid_gap_s}")
+        if not 0.0 <= self.augment_rolloff <= 1.0:
+            raise bad(f"augment_rolloff must lie in [0, 1], got {self.augment_rolloff}")
 
 
 FLOAT_KEYS = frozenset(
-    {"beta_max", "t_eps", "lr", "weight_decay", "grad_clip", "valid_cutoff_hz", "valid_gap_s"}
+    {
+        "beta_max",
+        "t_eps",
+        "lr",
+        "weight_decay",
+        "grad_clip",
+        "valid_cutoff_hz",
+        "valid_gap_s",
+        "augment_rolloff",
+    }
 )
 BOOL_KEYS = frozenset({"research_use", "deterministic"})
 

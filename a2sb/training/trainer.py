@@ -311,7 +311,14 @@ class Trainer:
             len(cfg.manifests),
         )
         dataset = CropDataset(
-            kept, self.stft, self.mask_cfg, cfg.kind, cfg.t_range, cfg.t_eps, seed=cfg.seed
+            kept,
+            self.stft,
+            self.mask_cfg,
+            cfg.kind,
+            cfg.t_range,
+            cfg.t_eps,
+            seed=cfg.seed,
+            augment_rolloff=cfg.augment_rolloff,
         )
         sampler = RankSampler(
             self.start_step, cfg.max_steps, cfg.micro_batch, self.accum, info.rank, info.world_size

@@ -141,3 +141,33 @@ def test_rank_sampler_covers_each_global_batch_once(world, micro):
     seen = [list(RankSampler(3, 5, micro, accum, r, world)) for r in range(world)]
     assert sorted(i for s in seen for i in s) == list(range(3 * 8, 5 * 8))
     assert all(len(s) == 2 * accum * micro for s in seen)
+
+
+def test_random_rolloff_darkens_only_above_its_corner():
+    wave = np.random.default_rng(0).standard_normal(44100).astype(np.float32)
+    out = ds_mod.random_rolloff(wave, 44100, np.random.default_rng(3))
+    again = ds_mod.random_rolloff(wave, 44100, np.random.default_rng(3))
+    assert out.shape == wave.shape and out.dtype == np.float32 and np.array_equal(out, again)
+    f0 = float(np.exp(np.random.default_rng(3).uniform(np.log(1000.0), np.log(16000.0))))
+    freqs = np.fft.rfftfreq(wave.size, 1 / 44100)
+    ratio = np.abs(np.fft.rfft(out)) / np.maximum(np.abs(np.fft.rfft(wave)), 1e-9)
+    assert np.allclose(ratio[freqs < f0], 1.0, atol=1e-3)
+    assert np.all(ratio[freqs > 1.5 * f0] < 0.95)
+
+
+def test_rolloff_augmentation_changes_the_wave_and_nothing_else(tmp_path):
+    entries = read_entries([make_corpus(tmp_path / "d")], "train")
+    plain, never, always = (
+        dataset(entries),
+        dataset(entries, augment_rolloff=0.0),
+        dataset(entries, augment_rolloff=1.0),
+    )
+    for g in range(6):
+        x, y, z = plain[g], never[g], always[g]
+        assert torch.equal(x["wave"], y["wave"])
+        for key in ("mask", "t", "z"):
+            assert torch.equal(x[key], z[key]), key
+        aug = np.random.default_rng([0, 0, g, 7])  # the item's own augmentation stream
+        assert aug.random() < 1.0
+        darker = ds_mod.random_rolloff(x["wave"].numpy(), STFT.sample_rate, aug)
+        assert np.array_equal(z["wave"].numpy(), darker)

@@ -7,6 +7,7 @@ The end-to-end test runs in CI (marker ``workflow``; about 5-10 minutes on 2 CPU
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -49,6 +50,16 @@ def copy_pipeline(dest: Path) -> None:
             shutil.copy2(src, dest / name)
 
 
+def pretrain_finished(log: Path) -> bool:
+    """Whether Snakemake has recorded the pre-training job as finished (its output file alone
+    appears before the job's summary and metadata are written: interrupting then reruns it)."""
+    text = log.read_text() if log.is_file() else ""
+    found = re.search(
+        r"output: results/ci/train/pretrain/final\.safetensors.*?jobid: (\d+)", text, re.S
+    )
+    return bool(found) and f"Finished jobid: {found.group(1)} (Rule: train)" in text
+
+
 @pytest.mark.workflow
 @pytest.mark.timeout(1500)
 def test_ci_pipeline_killed_resumed_and_complete(tmp_path: Path) -> None:
@@ -60,7 +71,8 @@ def test_ci_pipeline_killed_resumed_and_complete(tmp_path: Path) -> None:
     first = subprocess.Popen(BASE, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT,
                              start_new_session=True)  # fmt: skip
     deadline = time.monotonic() + 900
-    while not pretrain.is_file() and first.poll() is None and time.monotonic() < deadline:
+    while not pretrain_finished(tmp_path / "first.log") and first.poll() is None:
+        assert time.monotonic() < deadline, "pre-training did not finish in 15 minutes"
         time.sleep(1)
     assert pretrain.is_file(), (tmp_path / "first.log").read_text()[-4000:]
     stamp = pretrain.stat().st_mtime_ns
