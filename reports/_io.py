@@ -9,6 +9,13 @@ from pathlib import Path
 from typing import Any
 
 
+def _readable(tmp: str) -> None:
+    """Give a ``mkstemp`` file (0600) the permissions of an ordinary new file (0666 & ~umask)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(tmp, 0o666 & ~mask)
+
+
 def write_text(path: str | Path, text: str) -> None:
     """Write ``text`` through a temporary file in the same folder and ``os.replace``."""
     path = Path(path)
@@ -17,6 +24,7 @@ def write_text(path: str | Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
             f.write(text)
+        _readable(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -37,6 +45,7 @@ def save_figure(fig: Any, stem: str | Path, formats: tuple[str, ...] = ("png", "
         os.close(fd)
         try:
             fig.savefig(tmp, format=ext, dpi=150, bbox_inches="tight")
+            _readable(tmp)
             os.replace(tmp, final)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -51,7 +60,8 @@ def provenance_caption(path: str | Path | None) -> str:
     git = p.get("git", {})
     commit = (git.get("commit") or "unknown")[:10] + (" (dirty)" if git.get("dirty") else "")
     ckpts = ", ".join(
-        f"{Path(k).name}={v[:10]}" for k, v in sorted(p.get("checkpoints", {}).items())
+        f"{'/'.join(Path(k).parts[-2:])}={v[:10]}"  # e.g. pretrain/final.safetensors
+        for k, v in sorted(p.get("checkpoints", {}).items())
     )
     seeds = ", ".join(f"{k}={v}" for k, v in sorted(p.get("seeds", {}).items()))
     return (

@@ -77,7 +77,14 @@ def cmd_spectrograms(args: argparse.Namespace) -> None:
     for ax, (label, (x, rate)) in zip(axes.flat, panels):
         f, t, db = spectrogram_db(x, rate)
         ax.pcolormesh(
-            t, f / 1000, db, vmin=db.max() - 90, vmax=db.max(), shading="auto", cmap="magma"
+            t,
+            f / 1000,
+            db,
+            vmin=db.max() - 90,
+            vmax=db.max(),
+            shading="auto",
+            cmap="magma",
+            rasterized=True,  # a vector mesh of every STFT cell made 50-60 MB PDFs
         )
         ax.set_title(label, fontsize=9)
         ax.set_xlabel("time (s)")
@@ -108,7 +115,14 @@ def cmd_ablation(args: argparse.Namespace) -> None:
     for ax, (label, (x, rate)) in zip(axes, panels):
         f, t, db = spectrogram_db(x, rate)
         ax.pcolormesh(
-            t, f / 1000, db, vmin=db.max() - 90, vmax=db.max(), shading="auto", cmap="magma"
+            t,
+            f / 1000,
+            db,
+            vmin=db.max() - 90,
+            vmax=db.max(),
+            shading="auto",
+            cmap="magma",
+            rasterized=True,  # a vector mesh of every STFT cell made 50-60 MB PDFs
         )
         ax.set_title(label, fontsize=9)
         ax.set_xlabel("time (s)")

@@ -128,3 +128,36 @@ def test_tables_cli_error_is_one_line(tmp_path: Path) -> None:
                           str(tmp_path / "missing.csv"), "--paper", str(PAPER), "--out-dir", str(tmp_path)],
                          capture_output=True, text=True, cwd=ROOT)  # fmt: skip
     assert res.returncode == 1 and res.stderr.count("\n") == 1 and "tables: error" in res.stderr
+
+
+def test_outputs_get_ordinary_permissions_and_raster_spectrograms(tmp_path: Path) -> None:
+    import os
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import numpy as np
+
+    from reports import figures
+    from reports._io import write_text
+
+    mask = os.umask(0o022)
+    try:
+        write_text(tmp_path / "t.md", "x\n")
+        assert (tmp_path / "t.md").stat().st_mode & 0o777 == 0o644  # not mkstemp's 0600
+    finally:
+        os.umask(mask)
+    # a 20 s spectrogram as a vector mesh would be tens of MB of PDF; rasterized it is small
+    import soundfile as sf
+
+    ref, deg = tmp_path / "ref", tmp_path / "deg"
+    ref.mkdir()
+    deg.mkdir()
+    x = np.random.default_rng(0).standard_normal(44100 * 20).astype(np.float32) * 0.1
+    sf.write(ref / "a.wav", x, 44100)
+    sf.write(deg / "a.wav", x * 0.5, 44100)
+    out = tmp_path / "fig" / "fig2"
+    assert figures.main(["spectrograms", "--reference", str(ref), "--degraded", str(deg),
+                         "--out", str(out)]) == 0  # fmt: skip
+    assert (out.parent / "fig2.png").is_file()
+    assert (out.parent / "fig2.pdf").stat().st_size < 3_000_000
