@@ -3,32 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
-
-def _readable(tmp: str) -> None:
-    """Give a ``mkstemp`` file (0600) the permissions of an ordinary new file (0666 & ~umask)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    os.chmod(tmp, 0o666 & ~mask)
+from a2sb.checkpoint import atomic_write
 
 
 def write_text(path: str | Path, text: str) -> None:
-    """Write ``text`` through a temporary file in the same folder and ``os.replace``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        _readable(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write ``text`` atomically (:func:`a2sb.checkpoint.atomic_write`: temp file, rename)."""
+    atomic_write(Path(path), lambda tmp: tmp.write_text(text, encoding="utf-8", newline=""))
 
 
 def write_json(path: str | Path, data: Any) -> None:
@@ -38,18 +21,11 @@ def write_json(path: str | Path, data: Any) -> None:
 def save_figure(fig: Any, stem: str | Path, formats: tuple[str, ...] = ("png", "pdf")) -> None:
     """Save a matplotlib figure as ``stem.png`` and ``stem.pdf``, each atomically."""
     stem = Path(stem)
-    stem.parent.mkdir(parents=True, exist_ok=True)
     for ext in formats:
-        final = stem.with_name(f"{stem.name}.{ext}")
-        fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=f".{ext}", dir=final.parent)
-        os.close(fd)
-        try:
-            fig.savefig(tmp, format=ext, dpi=150, bbox_inches="tight")
-            _readable(tmp)
-            os.replace(tmp, final)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write(
+            stem.with_name(f"{stem.name}.{ext}"),
+            lambda tmp, ext=ext: fig.savefig(tmp, format=ext, dpi=150, bbox_inches="tight"),
+        )
 
 
 def provenance_caption(path: str | Path | None) -> str:

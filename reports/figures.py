@@ -55,6 +55,14 @@ def spectrogram_db(x: np.ndarray, rate: int) -> tuple[np.ndarray, np.ndarray, np
     return f, t, 20 * np.log10(np.abs(s) + 1e-6)
 
 
+def draw_spectrogram(ax: plt.Axes, x: np.ndarray, rate: int) -> None:
+    """A 90 dB magma spectrogram (kHz over s), rasterized: as a vector mesh of every STFT cell
+    one figure's PDF was 50-60 MB."""
+    f, t, db = spectrogram_db(x, rate)
+    ax.pcolormesh(t, f / 1000, db, vmin=db.max() - 90, vmax=db.max(), shading="auto",
+                  cmap="magma", rasterized=True)  # fmt: skip
+
+
 def method_of(folder: Path) -> str:
     """``results/P/restored/<method>/<set>/<task>/<setting>`` -> its label."""
     key = Path(folder).parts[-4]
@@ -75,17 +83,7 @@ def cmd_spectrograms(args: argparse.Namespace) -> None:
     rows = (n + cols - 1) // cols
     fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.0 * rows), squeeze=False)
     for ax, (label, (x, rate)) in zip(axes.flat, panels):
-        f, t, db = spectrogram_db(x, rate)
-        ax.pcolormesh(
-            t,
-            f / 1000,
-            db,
-            vmin=db.max() - 90,
-            vmax=db.max(),
-            shading="auto",
-            cmap="magma",
-            rasterized=True,  # a vector mesh of every STFT cell made 50-60 MB PDFs
-        )
+        draw_spectrogram(ax, x, rate)
         ax.set_title(label, fontsize=9)
         ax.set_xlabel("time (s)")
         ax.set_ylabel("kHz")
@@ -113,17 +111,7 @@ def cmd_ablation(args: argparse.Namespace) -> None:
               ("2-channel [Re, Im]", load(args.two, ref_path.name))]  # fmt: skip
     fig, axes = plt.subplots(1, 4, figsize=(16, 3.2))
     for ax, (label, (x, rate)) in zip(axes, panels):
-        f, t, db = spectrogram_db(x, rate)
-        ax.pcolormesh(
-            t,
-            f / 1000,
-            db,
-            vmin=db.max() - 90,
-            vmax=db.max(),
-            shading="auto",
-            cmap="magma",
-            rasterized=True,  # a vector mesh of every STFT cell made 50-60 MB PDFs
-        )
+        draw_spectrogram(ax, x, rate)
         ax.set_title(label, fontsize=9)
         ax.set_xlabel("time (s)")
     axes[0].set_ylabel("kHz")

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+import soundfile as sf
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))  # reports/ is a folder of scripts, not an installed package
 
-from reports import human_eval, runtime, tables  # noqa: E402
+from reports import figures, human_eval, runtime, tables  # noqa: E402
+from reports._io import write_text  # noqa: E402
 from reports.provenance import checkpoint_hashes, find_seeds  # noqa: E402
 
 PAPER = ROOT / "reports" / "reference" / "paper_results.csv"
@@ -131,16 +135,6 @@ def test_tables_cli_error_is_one_line(tmp_path: Path) -> None:
 
 
 def test_outputs_get_ordinary_permissions_and_raster_spectrograms(tmp_path: Path) -> None:
-    import os
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import numpy as np
-
-    from reports import figures
-    from reports._io import write_text
-
     mask = os.umask(0o022)
     try:
         write_text(tmp_path / "t.md", "x\n")
@@ -148,8 +142,6 @@ def test_outputs_get_ordinary_permissions_and_raster_spectrograms(tmp_path: Path
     finally:
         os.umask(mask)
     # a 20 s spectrogram as a vector mesh would be tens of MB of PDF; rasterized it is small
-    import soundfile as sf
-
     ref, deg = tmp_path / "ref", tmp_path / "deg"
     ref.mkdir()
     deg.mkdir()
