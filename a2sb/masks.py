@@ -1,7 +1,9 @@
 """Degradation masks on the representation (SPEC 3; paper eq. 8).
 
 A mask ``M`` [N, W] is 1 where the representation is missing. The degraded representation is
-``X1 = X0 * (1 - M) + eta * M`` with ``eta ~ N(0, fill_std^2)`` in every channel.
+``X1 = X0 * (1 - M) + eta * M`` with ``eta ~ N(0, fill_std^2)`` in every channel; with
+``fill_prior = "context"`` the magnitude in the masked region starts from the estimate of
+:mod:`a2sb.context_prior` (read off the known region) plus that noise.
 Training draws bandwidth extension or inpainting with probability 1/2 each, with the official
 ranges (cutoff bins for 2-16 kHz, gaps of 0.1-1.6 s) held in :class:`MaskConfig`.
 """
@@ -16,6 +18,7 @@ from typing import Any
 
 import torch
 
+from .context_prior import PRIORS, context_prior
 from .representation import STFTConfig
 
 
@@ -29,6 +32,11 @@ class MaskConfig:
     fill_std: float = 0.5
     min_true_sr: float = 32000.0  # files with a lower estimated true rate are skipped (footnote 4)
     apply_quality_mask: bool = True  # also mask the loss above a file's true bandwidth
+    fill_prior: str = "noise"  # "noise": eq. 8; "context": a2sb.context_prior plus the noise
+
+    def __post_init__(self) -> None:
+        if self.fill_prior not in PRIORS:
+            raise ValueError(f"fill_prior must be one of {PRIORS}, got {self.fill_prior!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -107,10 +115,39 @@ def sample_training_mask(
 
 
 def apply_mask(
-    x0: torch.Tensor, mask: torch.Tensor, fill_std: float, noise: torch.Tensor | None = None
+    x0: torch.Tensor,
+    mask: torch.Tensor,
+    fill_std: float,
+    noise: torch.Tensor | None = None,
+    prior: str = "noise",
+    rho: float = 0.25,
 ) -> torch.Tensor:
-    """Degrade a representation (eq. 8): ``X1 = X0 (1 - M) + eta M``. ``x0 [..., C, N, W]``, ``mask [.., N, W]``."""
+    """Degrade a representation (eq. 8): ``X1 = X0 (1 - M) + (P + eta) M``. ``x0 [..., C, N, W]``,
+    ``mask [.., N, W]``.
+
+    ``prior`` "noise": P = 0 (the paper). "context": P is the context estimate of the missing
+    magnitudes (:func:`a2sb.context_prior.context_prior`, on ``|S|^rho``): in the magnitude
+    channel of the factorized representation (C = 3); for the complex one (C = 2) as
+    ``|S|`` with the phase of ``eta``. Only the known region of ``x0`` is read.
+    """
+    if prior not in PRIORS:
+        raise ValueError(f"prior must be one of {PRIORS}, got {prior!r}")
     m = mask.unsqueeze(-3).to(x0.dtype)
     if noise is None:
         noise = torch.randn_like(x0)
-    return x0 * (1 - m) + fill_std * noise * m
+    x1 = x0 * (1 - m) + fill_std * noise * m
+    if prior == "noise":
+        return x1
+    known = x0 * (1 - m)
+    mask = mask.to(x0.dtype).expand(known[..., 0, :, :].shape)
+    if x0.shape[-3] == 3:
+        x1[..., 0, :, :] += context_prior(known[..., 0, :, :], mask)
+    elif x0.shape[-3] == 2:
+        mag = torch.sqrt(known[..., 0, :, :] ** 2 + known[..., 1, :, :] ** 2).pow(rho)
+        est = context_prior(mag, mask).pow(1.0 / rho)
+        angle = torch.atan2(noise[..., 1, :, :], noise[..., 0, :, :])
+        x1[..., 0, :, :] += est * torch.cos(angle)
+        x1[..., 1, :, :] += est * torch.sin(angle)
+    else:
+        raise ValueError(f"a context prior needs 2 or 3 channels, got {x0.shape[-3]}")
+    return x1

@@ -122,12 +122,14 @@ class Restorer:
             mask = gap_mask(cfg, n_frames, gaps or [])
         mask = mask.to(self.device)
         fill = torch.randn(x_in.shape, generator=generator).to(self.device)
-        x1 = apply_mask(x_in, mask, self.mask.fill_std, fill)
+        x1 = apply_mask(x_in, mask, self.mask.fill_std, fill, prior=self.mask.fill_prior, rho=cfg.rho)
         del fill, x_in
         eps_fn = windowed_eps_fn(self.router, window)
         x0 = sample(eps_fn, x1, mask, self.schedule, steps, generator=generator, progress=progress)
-        known_frames = mask.amax(dim=0) == 0  # DC is known wherever the whole frame is known
-        dc = torch.where(known_frames, dc, torch.zeros_like(dc))
+        # DC (below every row) is known wherever the lowest row is: every frame of a bandwidth
+        # extension, the frames outside the gaps of an inpainting
+        dc_known = mask[0] == 0
+        dc = torch.where(dc_known, dc, torch.zeros_like(dc))
         out = decode(x0, cfg, padded.shape[-1], self.kind, dc=dc)[:length].cpu().numpy()
         if task == "inpainting":
             keep = np.ones(length, dtype=bool)

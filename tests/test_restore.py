@@ -167,3 +167,28 @@ def test_restorer_reads_mask_config_from_sidecar(checkpoint):
     r = Restorer.from_checkpoint(checkpoint)
     assert r.mask == MaskConfig() and r.kind == "factorized" and r.stft == STFT
     assert json.loads(checkpoint.with_suffix(".json").read_text())["t_range"] == [0.0, 1.0]
+
+
+def test_bandwidth_extension_keeps_the_dc_row(checkpoint):
+    """DC lies below every cutoff: a bandwidth extension keeps the input's offset."""
+    audio = (0.2 + 0.3 * music_like(RATE * 2, RATE, seed=5, lowest_hz=300)).astype(np.float32)
+    out = a2sb.restore(audio, RATE, task="bandwidth-extension", cutoff_hz=5000.0, checkpoint=checkpoint, steps=2)
+    inner = slice(RATE // 4, -RATE // 4)
+    assert abs(float(out[inner].mean()) - float(audio[inner].mean())) < 0.02
+
+
+def test_a_context_prior_checkpoint_restores_both_tasks(tmp_path):
+    torch.manual_seed(0)
+    model = a2sb.build_model("tiny")
+    path = tmp_path / "ctx.safetensors"
+    masks = MaskConfig(fill_std=0.1, fill_prior="context")
+    save_checkpoint(path, model, model.config.to_dict(), STFT.to_dict(),
+                    extra={"mask_config": masks.to_dict(), "beta_max": 1.0})  # fmt: skip
+    assert Restorer.from_checkpoint(path).mask.fill_prior == "context"
+    audio = music_like(RATE * 3, RATE, seed=6, lowest_hz=300).astype(np.float32)
+    out = a2sb.restore(audio, RATE, task="inpainting", gaps=[(1.0, 1.3)], checkpoint=path, steps=2)
+    keep = np.ones(audio.size, dtype=bool)
+    keep[RATE : int(1.3 * RATE)] = False
+    assert np.array_equal(out[keep], audio[keep]) and np.all(np.isfinite(out))
+    bwe = a2sb.restore(audio, RATE, task="bandwidth-extension", cutoff_hz=3000.0, checkpoint=path, steps=2)
+    assert bwe.shape == audio.shape and np.all(np.isfinite(bwe))

@@ -83,12 +83,14 @@ def bridge_loss(
     fill_std: float,
     device: torch.device,
     precision: str = "fp32",
+    fill_prior: str = "noise",
 ) -> torch.Tensor:
     """Eq. 10 on a micro-batch: the masked mean of ``(eps(X_t, t) - (X_t - X0) / sigma_t)^2``.
 
     ``batch`` holds ``wave [B, L]``, ``mask``/``keep [B, N, W]``, ``t [B]``, ``fill``/``z``
     ``[B, C, N, W]`` (:class:`~a2sb.training.dataset.CropDataset`). X0 = encode(wave); X1 =
-    X0 (1 - M) + fill_std fill M (eq. 8); X_t from the bridge marginal (eq. 9) with noise z. The
+    X0 (1 - M) + (P + fill_std fill) M (eq. 8; P = 0, or the context estimate when ``fill_prior``
+    is "context"); X_t from the bridge marginal (eq. 9) with noise z. The
     loss weight is ``M * keep`` (missing region, inside the file's true bandwidth), each example's
     masked mean is taken over its weighted bins and channels, and the batch loss is the mean of
     the examples' losses, so the gradient does not depend on how a global batch is split over
@@ -103,7 +105,7 @@ def bridge_loss(
     fill = batch["fill"].to(device, non_blocking=True)
     z = batch["z"].to(device, non_blocking=True)
     x0 = encode(wave, stft, kind)  # [B, C, N, W]
-    x1 = apply_mask(x0, mask, fill_std, fill)
+    x1 = apply_mask(x0, mask, fill_std, fill, prior=fill_prior, rho=stft.rho)
     diff = schedule.marginal(torch.zeros_like(x0), x1 - x0, t, z)  # X_t - X0
     target = diff / schedule.sigma(t, diff)
     x_t = x0 + diff
@@ -360,6 +362,7 @@ class Trainer:
             cfg.valid_steps,
             self.info.device,
             cfg.micro_batch,
+            self.mask_cfg.fill_prior,
         )
 
     # -------------------------------------------------------------- bookkeeping
@@ -487,6 +490,7 @@ class Trainer:
                         self.mask_cfg.fill_std,
                         info.device,
                         cfg.precision,
+                        self.mask_cfg.fill_prior,
                     )
                     (loss / self.accum).backward()
                 loss_sum += loss.detach() / self.accum

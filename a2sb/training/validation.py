@@ -59,10 +59,12 @@ class Validator:
         n_steps: int,
         device: torch.device,
         batch: int = 4,
+        fill_prior: str = "noise",
     ) -> None:
         self.waves = [np.asarray(w, dtype=np.float32) for w in waves]
         self.stft, self.kind, self.schedule, self.fill_std = stft, kind, schedule, fill_std
         self.n_steps, self.device, self.batch = n_steps, device, max(1, batch)
+        self.fill_prior = fill_prior
         n_frames = stft.segment_frames
         duration = stft.segment_samples / stft.sample_rate
         gap = min(gap_s, duration / 2)  # a gap longer than half the segment leaves no context
@@ -98,7 +100,7 @@ class Validator:
         for task, mask in self.masks.items():
             m = mask.to(dev)
             fill = torch.randn(x0.shape, generator=gen).to(dev)
-            x1 = apply_mask(x0, m, self.fill_std, fill)
+            x1 = apply_mask(x0, m, self.fill_std, fill, prior=self.fill_prior, rho=cfg.rho)
             # eq. 10 at fixed times and noise
             for t in self.times:
                 z = torch.randn(x0.shape, generator=gen).to(dev)

@@ -44,7 +44,10 @@ def main() -> int:
     gen = torch.Generator().manual_seed(args.seed)
     x_in = encode(torch.from_numpy(wave.astype(np.float32)), cfg, restorer.kind)
     mask = bandwidth_mask(cfg, x_in.shape[-1], args.cutoff_hz)
-    x1 = apply_mask(x_in, mask, restorer.mask.fill_std, torch.randn(x_in.shape, generator=gen))
+    x1 = apply_mask(
+        x_in, mask, restorer.mask.fill_std, torch.randn(x_in.shape, generator=gen),
+        prior=restorer.mask.fill_prior, rho=cfg.rho,
+    )
     frames = cfg.segment_frames
     window = WindowConfig(window_frames=frames, hop_frames=max(1, frames // 2), batch_size=8)
     with torch.no_grad():
