@@ -35,27 +35,22 @@ def _runs(flags: torch.Tensor) -> list[tuple[int, int]]:
 
 
 def _frame_mean(values: torch.Tensor, span: int) -> torch.Tensor:
-    """Mean over ``span`` frames centred on each frame (fewer at the borders). ``[..., W]``."""
-    if span <= 1 or values.shape[-1] == 1:
+    """Mean over ``span | 1`` frames centred on each frame (fewer at the borders). ``[..., W]``."""
+    if span <= 1:
         return values
-    shape = values.shape
-    flat = values.reshape(-1, 1, shape[-1])
-    pooled = F.avg_pool1d(
-        flat, span | 1, stride=1, padding=(span | 1) // 2, count_include_pad=False
-    )
-    return pooled[..., : shape[-1]].reshape(shape)
+    kernel = span | 1
+    flat = values.reshape(-1, 1, values.shape[-1])
+    pooled = F.avg_pool1d(flat, kernel, stride=1, padding=kernel // 2, count_include_pad=False)
+    return pooled.reshape(values.shape)
 
 
 def _bandwidth_prior(mag: torch.Tensor, first: int, span: int) -> torch.Tensor:
     """Power-law extension of ``mag`` [N, W] above row ``first``: ``[N - first, W]``."""
-    n_rows = mag.shape[0]
-    rows = torch.arange(
-        1, n_rows + 1, dtype=torch.float64, device=mag.device
-    )  # bin k at k * rate / n_fft
-    logf = torch.log2(rows)
+    # row k holds bin k + 1, at (k + 1) * rate / n_fft: log2 of it up to a constant
+    logf = torch.log2(torch.arange(1, mag.shape[0] + 1, dtype=torch.float64, device=mag.device))
     top = mag[
         max(0, int(0.8 * first)) : max(1, int(0.95 * first))
-    ].double()  # the band below the cutoff
+    ].double()  # just below the cutoff
     level = top.mean(dim=0)  # [W]: per frame
     ref = max(1, first // 2)
     band = mag[ref:first].double()  # the octave below the cutoff
@@ -100,23 +95,18 @@ def _one(known: torch.Tensor, missing: torch.Tensor, edge: int, span: int) -> to
     first = n_rows - count  # a top band starts here when the column is a top band
     rows = torch.arange(n_rows, device=known.device)[:, None]
     top_band = (missing == (rows >= first[None, :])).all(dim=0) & (count > 0) & ~full
-    if bool(top_band.any()):
-        for start in sorted(set(first[top_band].tolist())):
-            cols = top_band & (first == start)
-            ext = _bandwidth_prior(known[:, ~full], start, span)  # context: every frame with data
-            ext_cols = cols[~full]
-            filled[start:, cols] = ext[:, ext_cols].clamp_min(0.0)
-    if bool(full.any()):
-        n_frames = known.shape[1]
-        for a, b in _runs(full):
-            left = filled[:, max(0, a - edge) : a]
-            right = filled[:, b : min(n_frames, b + edge)]
-            if left.shape[1] and right.shape[1]:
-                lo, hi = left.mean(dim=1), right.mean(dim=1)
-            elif left.shape[1] or right.shape[1]:
-                lo = hi = (left if left.shape[1] else right).mean(dim=1)
-            else:
-                continue
-            w = torch.linspace(0.0, 1.0, b - a + 2, dtype=known.dtype, device=known.device)[1:-1]
-            filled[:, a:b] = lo[:, None] * (1 - w) + hi[:, None] * w
+    with_data = known[:, ~full]  # the context of a power-law extension: every frame with data
+    for start in sorted(set(first[top_band].tolist())):
+        cols = top_band & (first == start)
+        ext = _bandwidth_prior(with_data, start, span)
+        filled[start:, cols] = ext[:, cols[~full]].clamp_min(0.0)
+    for a, b in _runs(full):
+        sides = [
+            s for s in (filled[:, max(0, a - edge) : a], filled[:, b : b + edge]) if s.shape[1]
+        ]
+        if not sides:  # nothing known in the whole segment
+            continue
+        lo, hi = sides[0].mean(dim=1), sides[-1].mean(dim=1)  # one side only at a border
+        w = torch.linspace(0.0, 1.0, b - a + 2, dtype=known.dtype, device=known.device)[1:-1]
+        filled[:, a:b] = lo[:, None] * (1 - w) + hi[:, None] * w
     return filled * missing

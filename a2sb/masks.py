@@ -135,10 +135,10 @@ def apply_mask(
     m = mask.unsqueeze(-3).to(x0.dtype)
     if noise is None:
         noise = torch.randn_like(x0)
-    x1 = x0 * (1 - m) + fill_std * noise * m
+    known = x0 * (1 - m)
+    x1 = known + fill_std * noise * m
     if prior == "noise":
         return x1
-    known = x0 * (1 - m)
     mask = mask.to(x0.dtype).expand(known[..., 0, :, :].shape)
     if x0.shape[-3] == 3:
         x1[..., 0, :, :] += context_prior(known[..., 0, :, :], mask)

@@ -79,7 +79,10 @@ class Restorer:
         if any(d != model_dicts[0] for d in model_dicts[1:]):
             raise CheckpointError(f"{checkpoint}: partitions disagree on the model config")
         extra: dict[str, Any] = sidecars[0].get("extra") or {}
-        mask_cfg = MaskConfig.from_dict(extra["mask_config"]) if "mask_config" in extra else MaskConfig()
+        try:
+            mask_cfg = MaskConfig.from_dict(extra.get("mask_config") or {})
+        except (ValueError, TypeError) as err:
+            raise CheckpointError(f"{checkpoint}: bad mask_config in the sidecar ({err})") from None
         beta_max = float(extra.get("beta_max", 1.0))
         in_channels = int(model_dicts[0].get("in_channels", 3))
         kind = "factorized" if in_channels == 3 else "complex"

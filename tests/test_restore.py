@@ -192,3 +192,18 @@ def test_a_context_prior_checkpoint_restores_both_tasks(tmp_path):
     assert np.array_equal(out[keep], audio[keep]) and np.all(np.isfinite(out))
     bwe = a2sb.restore(audio, RATE, task="bandwidth-extension", cutoff_hz=3000.0, checkpoint=path, steps=2)
     assert bwe.shape == audio.shape and np.all(np.isfinite(bwe))
+
+
+def test_a_bad_mask_config_in_the_sidecar_is_a_one_line_error(tmp_path, capsys):
+    model = a2sb.build_model("tiny")
+    path = tmp_path / "bad.safetensors"
+    masks = {**MaskConfig().to_dict(), "fill_prior": "zeros"}
+    save_checkpoint(path, model, model.config.to_dict(), STFT.to_dict(),
+                    extra={"mask_config": masks, "beta_max": 1.0})  # fmt: skip
+    src = write(tmp_path, "in.wav", np.zeros(RATE, dtype=np.float32) + 0.1)
+    out = tmp_path / "out.wav"
+    code = cli_main(["restore", str(src), str(out), "--task", "bandwidth-extension", "--cutoff-hz",
+                     "4000", "--checkpoint", str(path), "--no-progress"])  # fmt: skip
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code != 0 and len(err) == 1 and str(path) in err[0] and "fill_prior" in err[0]
+    assert not out.exists()
