@@ -14,8 +14,21 @@ an estimate read off the known region only, and the bridge learns the correction
 - frames missing entirely (inpainting): per row, a linear interpolation between the mean of the
   ``edge`` known frames on each side of the gap (one side only at a border).
 
-It works on a non-negative magnitude array in any compression (the factorized representation's
-``|S|^rho`` channel) and never reads a masked value.
+``fill_prior = "context-trend"`` changes the gap estimate only: each side's edge level is carried
+into the gap along that side's own broadband level trend (a Burg-style extrapolation of the level
+envelope from both sides, cross-faded by the same linear weights). The trend is the
+least-squares slope, in dB per frame, of the frames' total power over the ``trend`` known frames
+next to the gap, read away from the gap on each side (forward on the left, backward on the
+right); slopes above ``-TREND_DEADZONE_DB`` count as flat (steady music keeps the
+interpolation, a rising edge is not extrapolated upwards) and decays are bounded by
+``TREND_MAX_DECAY_DB``. Measured on the default profile's MTD set: with the interpolation, a gap
+whose left edge was already decaying (-3 dB per 50 ms into a rest before an onset) was filled
+7.5 dB too loud, worse than silence; on development excerpts (valid items and every 4th train
+item, 135 gaps of 0.3-1 s) the trend raised the worst case at 0.5 s from -0.76 to +0.53 dB SiSpec
+over silence and cost 0.1-0.2 dB in the mean.
+
+It works on a non-negative magnitude array in compression ``rho`` (the factorized
+representation's ``|S|^rho`` channel) and never reads a masked value.
 """
 
 from __future__ import annotations
@@ -23,8 +36,11 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-PRIORS = ("noise", "context")
+PRIORS = ("noise", "context", "context-trend")
 TINY = 1e-6
+TREND_FRAMES = 8  # known frames per side whose level trend is extrapolated ("context-trend")
+TREND_DEADZONE_DB = 0.1  # dB/frame: slower decays, and every rise, count as flat
+TREND_MAX_DECAY_DB = 3.0  # dB/frame: the steepest decay extrapolated
 
 
 def _runs(flags: torch.Tensor) -> list[tuple[int, int]]:
@@ -65,11 +81,39 @@ def _bandwidth_prior(mag: torch.Tensor, first: int, span: int) -> torch.Tensor:
     return ext.to(mag.dtype)
 
 
-def context_prior(
-    mag: torch.Tensor, mask: torch.Tensor, edge: int = 3, span: int = 128
-) -> torch.Tensor:
-    """The context estimate of ``mag`` ``[..., N, W]`` where ``mask`` ``[..., N, W]`` is 1.
+def _level_slope(frames: torch.Tensor, rho: float) -> float:
+    """Least-squares slope (dB per frame) of the total power of ``frames`` [N, K] (``|S|^rho``),
+    clamped as the ``context-trend`` prior extrapolates it: to ``[-max decay, 0]`` after the dead
+    zone. 0 with fewer than 2 frames."""
+    k = frames.shape[1]
+    if k < 2:
+        return 0.0
+    power = frames.double().clamp_min(0.0).pow(2.0 / rho).sum(dim=0)
+    level = 10.0 * torch.log10(power + 1e-20)
+    x = torch.arange(k, dtype=torch.float64, device=frames.device)
+    x = x - x.mean()
+    slope = float((x * (level - level.mean())).sum() / (x * x).sum())
+    return min(0.0, max(slope + TREND_DEADZONE_DB, -TREND_MAX_DECAY_DB))
 
+
+def _amplitude(gain_db: torch.Tensor, rho: float) -> torch.Tensor:
+    """A power gain in dB as a factor on ``|S|^rho``."""
+    return torch.pow(10.0, gain_db * rho / 20.0)
+
+
+def context_prior(
+    mag: torch.Tensor,
+    mask: torch.Tensor,
+    edge: int = 3,
+    span: int = 128,
+    trend: int = 0,
+    rho: float = 0.25,
+) -> torch.Tensor:
+    """The context estimate of ``mag`` ``[..., N, W]`` (``|S|^rho``) where ``mask`` ``[..., N, W]``
+    is 1.
+
+    ``trend`` 0: gaps are interpolated between their edges ("context"); > 0: each edge follows
+    the level trend of its ``trend`` nearest known frames ("context-trend").
     Returns ``[..., N, W]``: the estimate in the masked region, 0 elsewhere. Only ``mag`` where
     ``mask`` is 0 is read. A column whose missing rows are not one band at the top and not the
     whole column gets 0 in its masked rows.
@@ -83,11 +127,13 @@ def context_prior(
     masks = mask.reshape(-1, *mask.shape[-2:]) > 0
     out = torch.zeros_like(mags)
     for b in range(mags.shape[0]):
-        out[b] = _one(mags[b] * (~masks[b]), masks[b], edge, span)
+        out[b] = _one(mags[b] * (~masks[b]), masks[b], edge, span, trend, rho)
     return out.reshape(*lead, *mag.shape[-2:])
 
 
-def _one(known: torch.Tensor, missing: torch.Tensor, edge: int, span: int) -> torch.Tensor:
+def _one(
+    known: torch.Tensor, missing: torch.Tensor, edge: int, span: int, trend: int, rho: float
+) -> torch.Tensor:
     n_rows = known.shape[0]
     filled = known.clone()
     full = missing.all(dim=0)  # [W] frames missing entirely
@@ -100,13 +146,24 @@ def _one(known: torch.Tensor, missing: torch.Tensor, edge: int, span: int) -> to
         cols = top_band & (first == start)
         ext = _bandwidth_prior(with_data, start, span)
         filled[start:, cols] = ext[:, cols[~full]].clamp_min(0.0)
+    n_frames = known.shape[1]
     for a, b in _runs(full):
-        sides = [
-            s for s in (filled[:, max(0, a - edge) : a], filled[:, b : b + edge]) if s.shape[1]
-        ]
-        if not sides:  # nothing known in the whole segment
+        if a == 0 and b == n_frames:  # nothing known in the whole segment
             continue
-        lo, hi = sides[0].mean(dim=1), sides[-1].mean(dim=1)  # one side only at a border
-        w = torch.linspace(0.0, 1.0, b - a + 2, dtype=known.dtype, device=known.device)[1:-1]
-        filled[:, a:b] = lo[:, None] * (1 - w) + hi[:, None] * w
+        length = b - a
+        steps = torch.arange(1, length + 1, dtype=torch.float64, device=known.device)
+        sides = []  # (edge level [N], gain [L] along the gap from left to right)
+        if a > 0:
+            slope = _level_slope(filled[:, max(0, a - trend) : a], rho) if trend else 0.0
+            sides.append((filled[:, max(0, a - edge) : a].mean(dim=1), steps * slope))
+        if b < n_frames:
+            # the right side's trend read backwards in time, from its edge into the gap
+            right = filled[:, b : b + trend].flip(1)
+            slope = _level_slope(right, rho) if trend else 0.0
+            sides.append((filled[:, b : b + edge].mean(dim=1), steps.flip(0) * slope))
+        (lo, gain_lo), (hi, gain_hi) = sides[0], sides[-1]  # one side only at a border
+        w = torch.linspace(0.0, 1.0, length + 2, dtype=torch.float64, device=known.device)[1:-1]
+        w_lo = ((1 - w) * _amplitude(gain_lo, rho)).to(known.dtype)
+        w_hi = (w * _amplitude(gain_hi, rho)).to(known.dtype)
+        filled[:, a:b] = lo[:, None] * w_lo[None, :] + hi[:, None] * w_hi[None, :]
     return filled * missing

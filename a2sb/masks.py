@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from .context_prior import PRIORS, context_prior
+from .context_prior import PRIORS, TREND_FRAMES, context_prior
 from .representation import STFTConfig
 
 
@@ -32,7 +32,8 @@ class MaskConfig:
     fill_std: float = 0.5
     min_true_sr: float = 32000.0  # files with a lower estimated true rate are skipped (footnote 4)
     apply_quality_mask: bool = True  # also mask the loss above a file's true bandwidth
-    fill_prior: str = "noise"  # "noise": eq. 8; "context": a2sb.context_prior plus the noise
+    # "noise": eq. 8; "context", "context-trend": a2sb.context_prior plus the noise
+    fill_prior: str = "noise"
 
     def __post_init__(self) -> None:
         if self.fill_prior not in PRIORS:
@@ -128,7 +129,8 @@ def apply_mask(
     ``prior`` "noise": P = 0 (the paper). "context": P is the context estimate of the missing
     magnitudes (:func:`a2sb.context_prior.context_prior`, on ``|S|^rho``): in the magnitude
     channel of the factorized representation (C = 3); for the complex one (C = 2) as
-    ``|S|`` with the phase of ``eta``. Only the known region of ``x0`` is read.
+    ``|S|`` with the phase of ``eta``. "context-trend": the same, gaps following the edges' level
+    trends. Only the known region of ``x0`` is read.
     """
     if prior not in PRIORS:
         raise ValueError(f"prior must be one of {PRIORS}, got {prior!r}")
@@ -140,11 +142,12 @@ def apply_mask(
     if prior == "noise":
         return x1
     mask = mask.to(x0.dtype).expand(known[..., 0, :, :].shape)
+    trend = TREND_FRAMES if prior == "context-trend" else 0
     if x0.shape[-3] == 3:
-        x1[..., 0, :, :] += context_prior(known[..., 0, :, :], mask)
+        x1[..., 0, :, :] += context_prior(known[..., 0, :, :], mask, trend=trend, rho=rho)
     elif x0.shape[-3] == 2:
         mag = torch.sqrt(known[..., 0, :, :] ** 2 + known[..., 1, :, :] ** 2).pow(rho)
-        est = context_prior(mag, mask).pow(1.0 / rho)
+        est = context_prior(mag, mask, trend=trend, rho=rho).pow(1.0 / rho)
         angle = torch.atan2(noise[..., 1, :, :], noise[..., 0, :, :])
         x1[..., 0, :, :] += est * torch.cos(angle)
         x1[..., 1, :, :] += est * torch.sin(angle)
