@@ -23,9 +23,10 @@ right); slopes above ``-TREND_DEADZONE_DB`` count as flat (steady music keeps th
 interpolation, a rising edge is not extrapolated upwards) and decays are bounded by
 ``TREND_MAX_DECAY_DB``. Measured on the default profile's MTD set: with the interpolation, a gap
 whose left edge was already decaying (-3 dB per 50 ms into a rest before an onset) was filled
-7.5 dB too loud, worse than silence; on development excerpts (valid items and every 4th train
-item, 135 gaps of 0.3-1 s) the trend raised the worst case at 0.5 s from -0.76 to +0.53 dB SiSpec
-over silence and cost 0.1-0.2 dB in the mean.
+7.5 dB too loud, worse than silence. On development audio (``benchmarks/bench_gap_prior.py``:
+77 excerpts of the valid items and every 4th train item, prior alone) the trend raised the worst
+gap's SiSpec gain over silence from -1.08 to +0.24 dB at 0.5 s and from -3.02 to -2.66 dB at 1 s,
+and cost 0.05, 0.12 and 0.22 dB of the mean gain (2.70, 2.64, 2.71 dB) at 0.3, 0.5 and 1 s.
 
 It works on a non-negative magnitude array in compression ``rho`` (the factorized
 representation's ``|S|^rho`` channel) and never reads a masked value.
