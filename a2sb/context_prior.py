@@ -154,13 +154,11 @@ def _one(
         length = b - a
         steps = torch.arange(1, length + 1, dtype=torch.float64, device=known.device)
         sides = []  # (edge level [N], gain [L] along the gap from left to right)
-        if a > 0:
-            slope = _level_slope(filled[:, max(0, a - trend) : a], rho) if trend else 0.0
+        if a > 0:  # trend 0 reads no frames: slope 0, the plain interpolation
+            slope = _level_slope(filled[:, max(0, a - trend) : a], rho)
             sides.append((filled[:, max(0, a - edge) : a].mean(dim=1), steps * slope))
-        if b < n_frames:
-            # the right side's trend read backwards in time, from its edge into the gap
-            right = filled[:, b : b + trend].flip(1)
-            slope = _level_slope(right, rho) if trend else 0.0
+        if b < n_frames:  # the right side's trend read backwards, from its edge into the gap
+            slope = _level_slope(filled[:, b : b + trend].flip(1), rho)
             sides.append((filled[:, b : b + edge].mean(dim=1), steps.flip(0) * slope))
         (lo, gain_lo), (hi, gain_hi) = sides[0], sides[-1]  # one side only at a border
         w = torch.linspace(0.0, 1.0, length + 2, dtype=torch.float64, device=known.device)[1:-1]
