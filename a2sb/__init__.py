@@ -9,44 +9,47 @@ Public API::
     model = a2sb.build_model("paper")
     out = a2sb.restore(audio, sample_rate, task="bandwidth-extension", cutoff_hz=4000,
                        checkpoint=path, steps=50, seed=0)
+
+The names are imported on first use: ``import a2sb`` (and the torch-free :mod:`a2sb.io`,
+:mod:`a2sb.tasks`, :mod:`a2sb.errors` that :mod:`metrics` uses) does not load torch.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
-from .bridge import BridgeSchedule, partition_boundaries, time_grid
 from .errors import A2SBError, CheckpointError, InputError
-from .masks import MaskConfig
-from .multidiffusion import WindowConfig
-from .representation import STFTConfig, decode, encode, phase_error_map
-from .restore import Restorer, restore
+from .tasks import Setting, Task
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "A2SBError",
-    "BridgeSchedule",
-    "CheckpointError",
-    "InputError",
-    "MaskConfig",
-    "Restorer",
-    "STFTConfig",
-    "WindowConfig",
-    "build_model",
-    "decode",
-    "encode",
-    "partition_boundaries",
-    "phase_error_map",
-    "restore",
-    "time_grid",
-]
+#: public name -> the module that defines it
+_LAZY = {
+    "BridgeSchedule": "bridge",
+    "partition_boundaries": "bridge",
+    "time_grid": "bridge",
+    "MaskConfig": "masks",
+    "WindowConfig": "multidiffusion",
+    "STFTConfig": "representation",
+    "decode": "representation",
+    "encode": "representation",
+    "phase_error_map": "representation",
+    "Restorer": "restoration",
+    "restore": "restoration",
+    "build_model": "network",
+}
+
+__all__ = ["A2SBError", "CheckpointError", "InputError", "Setting", "Task", *sorted(_LAZY)]
 
 
 def __getattr__(name: str) -> Any:
-    # The network pulls in more code than the signal functions: import it on first use.
-    if name == "build_model":
-        from .network import build_model
-
-        return build_model
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'a2sb' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

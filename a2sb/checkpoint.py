@@ -7,8 +7,7 @@ A checkpoint ``model.safetensors`` always comes with ``model.json``::
      "git_commit": ... | null, "git_dirty": ... | null, "created": ..., "torch_version": ...,
      "extra": {...}}
 
-Both files are written atomically (temporary file in the same directory, fsync, ``os.replace``),
-the weights first. Loading verifies the sha256, builds the network from ``model_config`` and
+Both files are written atomically (:func:`a2sb.io.atomic.atomic_write`), the weights first. Loading verifies the sha256, builds the network from ``model_config`` and
 loads the weights strictly; every failure is a one-line ``CheckpointError`` naming the file.
 
 A bundle (``*.json``, format ``a2sb-bundle/1``) lists the checkpoints of a t-range
@@ -17,13 +16,10 @@ partitioning; their ranges must tile [0, 1].
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
-import subprocess
-import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -33,6 +29,8 @@ import torch
 from torch import nn
 
 from .errors import CheckpointError
+from .io.atomic import atomic_write, write_json
+from .io.provenance import file_sha256, git_state
 from .network import A2SBUNet, ModelConfig, build_model, resolve_config
 
 CHECKPOINT_FORMAT = "a2sb-checkpoint/1"
@@ -50,76 +48,6 @@ Partition = tuple[A2SBUNet, tuple[float, float], dict[str, Any]]
 def sidecar_path(path: PathLike) -> Path:
     """``model.safetensors -> model.json``."""
     return Path(path).with_suffix(".json")
-
-
-def file_sha256(path: PathLike, chunk_bytes: int = 1 << 22) -> str:
-    """Hex sha256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk_bytes):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Run ``write(tmp)`` on a temporary file next to ``path``, fsync it, then rename over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp (and safetensors) make 0600 files
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    try:  # make the rename durable; not possible everywhere (e.g. Windows)
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)
-
-
-def write_json(path: Path, data: Mapping[str, Any]) -> None:
-    text = json.dumps(data, indent=2, sort_keys=False) + "\n"
-    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
-
-
-def git_state(repo_dir: PathLike | None = None) -> tuple[str | None, bool | None]:
-    """``(commit, dirty)`` of the git work tree holding this package, or ``(None, None)``.
-
-    ``dirty`` is true when tracked files differ from the commit.
-    """
-    cwd = Path(repo_dir) if repo_dir is not None else Path(__file__).resolve().parent.parent
-
-    def git(*args: str) -> str | None:
-        try:
-            out = subprocess.run(
-                ["git", *args], cwd=cwd, capture_output=True, text=True, timeout=20, check=True
-            )
-        except (OSError, subprocess.SubprocessError):
-            return None
-        return out.stdout.strip()
-
-    commit = git("rev-parse", "HEAD")
-    if not commit:
-        return None, None
-    status = git("status", "--porcelain", "--untracked-files=no")
-    return commit, (bool(status) if status is not None else None)
 
 
 def shape_mismatch(

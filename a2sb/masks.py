@@ -50,6 +50,12 @@ class MaskConfig:
                 data[key] = tuple(float(v) for v in data[key])
         return cls(**data)
 
+    def degrade(
+        self, x0: torch.Tensor, mask: torch.Tensor, noise: torch.Tensor, rho: float
+    ) -> torch.Tensor:
+        """Eq. 8 with this config's fill: :func:`apply_mask` with ``fill_std`` and ``fill_prior``."""
+        return apply_mask(x0, mask, self.fill_std, noise, prior=self.fill_prior, rho=rho)
+
 
 def bandwidth_mask(cfg: STFTConfig, n_frames: int, cutoff_hz: float) -> torch.Tensor:
     """Mask of the rows whose bin centre lies at or above ``cutoff_hz``. ``-> [N, W]`` float32."""
@@ -61,7 +67,9 @@ def bandwidth_mask(cfg: STFTConfig, n_frames: int, cutoff_hz: float) -> torch.Te
     return mask
 
 
-def frames_touching(cfg: STFTConfig, start_s: float, end_s: float, n_frames: int) -> tuple[int, int]:
+def frames_touching(
+    cfg: STFTConfig, start_s: float, end_s: float, n_frames: int
+) -> tuple[int, int]:
     """Frame range [first, last + 1) whose analysis window overlaps the interval [start_s, end_s]."""
     half = cfg.win_length / 2
     start, end = start_s * cfg.sample_rate, end_s * cfg.sample_rate
@@ -108,7 +116,9 @@ def sample_training_mask(
         row = int(torch.randint(lo, hi + 1, (), generator=generator))
         mask[row:, :] = 1.0
         return mask, {"task": "bandwidth-extension", "cutoff_hz": cfg.bin_frequency(row + 1)}
-    seconds = mask_cfg.gap_s_range[0] + uniform() * (mask_cfg.gap_s_range[1] - mask_cfg.gap_s_range[0])
+    seconds = mask_cfg.gap_s_range[0] + uniform() * (
+        mask_cfg.gap_s_range[1] - mask_cfg.gap_s_range[0]
+    )
     length = max(1, min(n_frames, round(seconds * cfg.sample_rate / cfg.hop_length)))
     start = int(torch.randint(0, n_frames - length + 1, (), generator=generator))
     mask[:, start : start + length] = 1.0

@@ -54,10 +54,6 @@ class STFTConfig:
         """Samples of a training segment whose centred STFT has ``segment_frames`` frames."""
         return (self.segment_frames - 1) * self.hop_length
 
-    def num_frames(self, length: int) -> int:
-        """Frames of the centred STFT of ``length`` samples."""
-        return length // self.hop_length + 1
-
     def bin_frequency(self, bin_index: int) -> float:
         """Centre frequency in Hz of STFT bin ``bin_index`` (0 = DC)."""
         return bin_index * self.sample_rate / self.n_fft
@@ -207,6 +203,8 @@ def phase_error_map(x: torch.Tensor) -> torch.Tensor:
     ``[..., 3, N, W] -> [..., N, W]``; zero on a clean encoding.
     """
     if x.shape[-3] != 3:
-        raise ValueError(f"phase error needs the 3-channel representation, got {x.shape[-3]} channels")
+        raise ValueError(
+            f"phase error needs the 3-channel representation, got {x.shape[-3]} channels"
+        )
     r = torch.sqrt(x[..., 1, :, :] ** 2 + x[..., 2, :, :] ** 2)
     return 2.0 * (r - 1.0) ** 2

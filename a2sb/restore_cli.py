@@ -6,24 +6,11 @@ import argparse
 import json
 from pathlib import Path
 
-from .audio import read_audio, write_audio
 from .errors import InputError
-from .restore import TASKS, Restorer, check_gaps, paper_gaps, restore
-
-
-def parse_gaps(text: str, name: str) -> list[tuple[float, float]]:
-    """``"2.0-2.3,7.5-8.0"`` -> ``[(2.0, 2.3), (7.5, 8.0)]`` (seconds)."""
-    gaps = []
-    for part in text.split(","):
-        part = part.strip()
-        if not part:
-            continue
-        try:
-            start, end = (float(v) for v in part.split("-"))
-        except ValueError:
-            raise InputError(f"{name}: --gaps: cannot read {part!r}; expected START-END in seconds") from None
-        gaps.append((start, end))
-    return gaps
+from .io.atomic import check_not_inputs
+from .io.audio import check_writable, read_audio, write_audio
+from .restoration import TASKS, Restorer, check_gaps, paper_gaps, restore
+from .tasks import parse_gaps
 
 
 def register_cli(sub: argparse._SubParsersAction) -> None:
@@ -35,11 +22,15 @@ def register_cli(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--gaps", help="inpainting: gaps in seconds, e.g. 2.0-2.3,7.5-8.0")
     p.add_argument("--gap-every", type=float, help="inpainting: the paper's protocol, period in s")
     p.add_argument("--gap-ms", type=float, help="inpainting: gap length in ms with --gap-every")
-    p.add_argument("--checkpoint", type=Path, required=True, help=".safetensors file or bundle .json")
+    p.add_argument(
+        "--checkpoint", type=Path, required=True, help=".safetensors file or bundle .json"
+    )
     p.add_argument("--steps", type=int, default=50, help="sampling steps (network evaluations)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="cpu")
-    p.add_argument("--window-frames", type=int, help="MultiDiffusion window (default: training segment)")
+    p.add_argument(
+        "--window-frames", type=int, help="MultiDiffusion window (default: training segment)"
+    )
     p.add_argument("--hop-frames", type=int, help="MultiDiffusion hop (default: half the window)")
     p.add_argument("--batch-size", type=int, default=16, help="windows per network call")
     p.add_argument("--subtype", default="FLOAT", help="soundfile subtype of the output")
@@ -48,8 +39,6 @@ def register_cli(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .multidiffusion import WindowConfig
-
     audio, rate = read_audio(args.input)
     name = str(args.input)
     duration = audio.shape[-1] / rate
@@ -58,7 +47,10 @@ def run(args: argparse.Namespace) -> int:
         if args.gaps and args.gap_every:
             raise InputError(f"{name}: give either --gaps or --gap-every/--gap-ms, not both")
         if args.gaps:
-            gaps = parse_gaps(args.gaps, name)
+            try:
+                gaps = parse_gaps(args.gaps)
+            except InputError as exc:
+                raise InputError(f"{name}: {exc}") from None
         elif args.gap_every and args.gap_ms:
             gaps = paper_gaps(duration, args.gap_ms / 1000, args.gap_every)
         else:
@@ -66,15 +58,10 @@ def run(args: argparse.Namespace) -> int:
         check_gaps(gaps, duration, name)
     elif args.cutoff_hz is None:
         raise InputError(f"{name}: bandwidth extension needs --cutoff-hz")
-    if args.output.resolve() == args.input.resolve():
-        raise InputError(f"{args.output}: output would overwrite the input")
+    check_not_inputs([args.output], [args.input])
+    check_writable(args.output, args.subtype)
     restorer = Restorer.from_checkpoint(args.checkpoint, device=args.device)
-    frames = args.window_frames or restorer.stft.segment_frames
-    window = WindowConfig(
-        window_frames=frames,
-        hop_frames=args.hop_frames or max(1, frames // 2),
-        batch_size=args.batch_size,
-    )
+    window = restorer.window(args.window_frames, args.hop_frames, args.batch_size)
     out = restore(
         audio,
         rate,
@@ -88,7 +75,9 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
         name=name,
     )
-    write_audio(args.output, out if audio.shape[0] > 1 else out[0], restorer.stft.sample_rate, args.subtype)
+    write_audio(
+        args.output, out if audio.shape[0] > 1 else out[0], restorer.stft.sample_rate, args.subtype
+    )
     if gaps is not None:
         info = {"gaps_s": [list(g) for g in gaps], "input": str(args.input)}
         print(json.dumps(info))

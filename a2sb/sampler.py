@@ -31,7 +31,9 @@ class PartitionRouter:
             raise ValueError(f"partitions must cover [0, 1], got {edges}")
         for (_, hi), (lo, _) in zip(edges[:-1], edges[1:]):
             if abs(hi - lo) > 1e-9:
-                raise ValueError(f"partitions must tile [0, 1] without gaps or overlaps, got {edges}")
+                raise ValueError(
+                    f"partitions must tile [0, 1] without gaps or overlaps, got {edges}"
+                )
 
     def index(self, t: float) -> int:
         """Index of the partition whose range holds ``t``."""

@@ -14,25 +14,28 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-TASKS = ("bandwidth-extension", "inpainting")
+from a2sb.errors import InputError
+from a2sb.tasks import Task
 
 
-class BaselineError(ValueError):
-    """A one-line, user-fixable problem with a baseline's input."""
+class BaselineError(InputError, ValueError):
+    """A one-line, user-fixable problem with a baseline's input (an :class:`InputError`)."""
 
 
 @dataclass(frozen=True)
 class Degradation:
     """What is missing from the input: ``task`` plus ``cutoff_hz`` or ``gaps_s`` (seconds)."""
 
-    task: str
+    task: Task
     cutoff_hz: float | None = None
     gaps_s: tuple[tuple[float, float], ...] = ()
 
     def __post_init__(self) -> None:
-        if self.task not in TASKS:
-            raise BaselineError(f"unknown task {self.task!r} (known: {', '.join(TASKS)})")
-        if self.task == "bandwidth-extension":
+        try:
+            object.__setattr__(self, "task", Task.parse(self.task))
+        except InputError as exc:
+            raise BaselineError(str(exc)) from None
+        if self.task is Task.BANDWIDTH_EXTENSION:
             if self.cutoff_hz is None or self.cutoff_hz <= 0:
                 raise BaselineError("bandwidth extension needs a positive cutoff_hz")
         else:
@@ -50,7 +53,7 @@ class Degradation:
             )
         if not np.all(np.isfinite(audio)):
             raise BaselineError("audio holds NaN or Inf samples")
-        if self.task == "bandwidth-extension":
+        if self.task is Task.BANDWIDTH_EXTENSION:
             if self.cutoff_hz >= sample_rate / 2:  # type: ignore[operator]
                 raise BaselineError(
                     f"cutoff {self.cutoff_hz:g} Hz is at or above Nyquist ({sample_rate / 2:g} Hz)"
@@ -73,11 +76,11 @@ class Degradation:
             gaps = tuple((float(a), float(b)) for a, b in info["gaps_s"])
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise BaselineError(f"{path}: cannot read the gap list ({exc})") from None
-        return cls("inpainting", gaps_s=gaps)
+        return cls(Task.INPAINTING, gaps_s=gaps)
 
 
 @runtime_checkable
-class Restorer(Protocol):
+class BaselineRestorer(Protocol):
     """A baseline: ``restore(audio [L] or [C, L], sample_rate, degradation) -> same shape``."""
 
     name: str

@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from .interface import BaselineError
+
 #: log(1e-5): the value of a silent mel bin.
 LOG_FLOOR = float(np.log(1e-5))
 
@@ -53,6 +55,15 @@ class MelConfig:
         if unknown:
             raise ValueError(f"mel config: unknown keys {unknown}")
         return cls(**data)
+
+
+def mel_config(data: dict[str, Any] | None, source: str) -> MelConfig:
+    """The :class:`MelConfig` of a config's ``mel`` mapping (``None``: the defaults); a
+    :class:`BaselineError` naming ``source`` when it is invalid."""
+    try:
+        return MelConfig.from_dict(dict(data or {}))
+    except (TypeError, ValueError) as exc:
+        raise BaselineError(f"{source}: {exc}") from None
 
 
 @lru_cache(maxsize=16)

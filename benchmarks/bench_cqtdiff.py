@@ -82,11 +82,10 @@ def worker_train(args: argparse.Namespace) -> dict:
         config.setdefault("train", {})["steps"] = args.train_steps
     config.setdefault("train", {})["log_every"] = 10**9
     t0, c0 = time.monotonic(), _cpu_s()
-    summary = train(
-        config, Path(args.out), manifests=[args.manifest], threads=args.threads, source=args.config
-    )
+    summary = train(config, Path(args.out), manifests=[args.manifest], threads=args.threads,
+                    source=args.config, progress=False)  # fmt: skip
     wall, cpu = time.monotonic() - t0, _cpu_s() - c0
-    return {"wall_s": wall, "cpu_s": cpu, "steps": summary["steps"], "train_wall_s": summary["wall_s"],
+    return {"wall_s": wall, "cpu_s": cpu, "steps": summary["steps"], "train_wall_s": summary["train_time_s"],
             "rss_mb": _rss_mb(), "final_loss": summary["final_loss"], "parameters": summary["parameters"]}  # fmt: skip
 
 
@@ -151,9 +150,9 @@ def main() -> int:
 
     import yaml
 
-    from baselines.cqtdiff.config import resolve
+    from baselines.cqtdiff.config import full_config
 
-    cfg = resolve(yaml.safe_load(Path(args.config).read_text()), args.config)
+    cfg = full_config(yaml.safe_load(Path(args.config).read_text()), args.config)
     with tempfile.TemporaryDirectory(prefix="bench-cqtdiff-") as tmp:
         manifest = write_corpus(Path(tmp) / "data")
         common = ["--config", args.config, "--threads", str(args.threads)]

@@ -144,7 +144,7 @@ def main() -> None:
     text = json.dumps(result, indent=2)
     print(text)
     if args.json:
-        from metrics.audio import write_text
+        from a2sb.io.atomic import write_text
 
         write_text(args.json, text + "\n")
 

@@ -14,7 +14,8 @@ bandwidth extension at 4, 8 and 12 kHz and inpainting with one 300, 500 and 1000
 at 2.5 s (48 items for 2 items per set). The vocoder is ``--vocoder`` or, without it, an
 untrained one built from ``--vocoder-config`` (default ``config/baselines/vocoder/default.yaml``,
 the vocoder package's defaults when that file is absent):
-its cost is the same trained or not. Prints one JSON object: training wall, steps/s and loss,
+its cost is the same trained or not. IBAR's mel is the vocoder's (written into the config as the
+workflow does). Prints one JSON object: training wall, steps/s and loss,
 seconds per restored item (total and vocoder share), the 48-item total, and peak RSS; as sanity
 checks (not results): mean LSD of the degraded inputs and of the restorations (meaningless with
 an untrained vocoder) and the mean absolute log-mel error over the removed cells (bins above
@@ -24,6 +25,7 @@ an untrained vocoder) and the mean absolute log-mel error over the removed cells
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import platform
@@ -71,6 +73,13 @@ def build_vocoder_module(args: argparse.Namespace) -> torch.nn.Module:
     return build_vocoder({"mel": cfg.get("mel", {}), "model": cfg.get("model", {})})
 
 
+def first_logged_loss(run: Path) -> float | None:
+    """The loss of the first ``log.csv`` row of a run (the mean over its first window)."""
+    with open(run / "log.csv", newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    return float(rows[0]["loss"]) if rows else None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", default=str(ROOT / "config/baselines/ibar/default.yaml"))
@@ -101,7 +110,9 @@ def main() -> None:
         "threads": args.threads,
         "config": args.config,
     }
-    rate = int(config.get("mel", {}).get("sample_rate", 44100))
+    vocoder = build_vocoder_module(args)
+    config["mel"] = vocoder.mel.to_dict()  # IBAR's mel is the vocoder's (as the workflow writes)
+    rate = int(config["mel"]["sample_rate"])
     with tempfile.TemporaryDirectory(prefix="bench_ibar_") as tmp:
         tmp = Path(tmp)
         if args.checkpoint:
@@ -117,16 +128,18 @@ def main() -> None:
                 source=args.config,
             )
             wall = time.perf_counter() - start
-            checkpoint = Path(summary["checkpoint"])
+            checkpoint = tmp / "run" / summary["final_checkpoint"]
+            loop_s = summary["train_time_s"]
             report["train"] = {
                 "steps": summary["steps"],
                 "wall_s": round(wall, 1),
-                "loop_steps_per_s": summary["steps_per_s"],
-                "initial_loss": summary["initial_loss"],
+                "loop_steps_per_s": round(summary["steps_this_run"] / loop_s, 3)
+                if loop_s
+                else None,
+                "initial_loss": first_logged_loss(tmp / "run"),
                 "final_loss": summary["final_loss"],
                 "parameters": summary["parameters"],
             }
-        vocoder = build_vocoder_module(args)
         restorer = load(checkpoint, {"vocoder": vocoder})
 
         vocoder_s = [0.0]

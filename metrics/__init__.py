@@ -10,7 +10,9 @@ convention (see ``metrics/README.md``)::
     midi_f1(estimate, 44100, "ref.mid")  # note-onset F1, higher is better
 
 The package-level names are the functions; module constants are imported from the modules
-(``from metrics.lsd import EPS``). Independent of the ``a2sb`` package.
+(``from metrics.lsd import EPS``). Of the ``a2sb`` package it uses only the torch-free
+:mod:`a2sb.io` (audio files, resampling, atomic writes), :mod:`a2sb.errors` and
+:mod:`a2sb.tasks`: importing ``metrics`` does not load torch.
 """
 
 from __future__ import annotations

@@ -10,7 +10,9 @@
     python -m metrics degrade --task inpainting --gap-ms 300 --in-dir DIR --out-dir DIR
 
 Exit status: 0 on success (failed items are rows, not a failure of the command), 1 for an error
-of the command itself (one line on stderr), 2 for bad arguments.
+of the command itself (one line on stderr, ``metrics: error: ...``), 2 for bad arguments.
+``degrade`` never writes over its own input: an output path that is an input file is refused
+before anything is written.
 """
 
 from __future__ import annotations
@@ -22,8 +24,13 @@ from pathlib import Path
 
 import soundfile as sf
 
+from a2sb.errors import A2SBError
+from a2sb.io.atomic import write_text
+from a2sb.io.audio import audio_format, plan_outputs, write_audio
+from a2sb.tasks import Task
+
 from .aggregate import STAT_COLUMNS, aggregate_rows
-from .audio import AUDIO_EXTENSIONS, load_audio, write_audio, write_text
+from .audio import load_audio
 from .degradations import apply_gaps, bandwidth_limit, inpainting_gaps, write_gaps_json
 from .errors import AudioError, MetricsError
 from .evaluate import (
@@ -36,7 +43,8 @@ from .evaluate import (
     rows_to_csv,
 )
 
-TASKS = ("bandwidth-extension", "inpainting")
+#: Name that starts the command's one-line error messages (``metrics: error: ...``).
+PROG = "metrics"
 
 
 def _parse_tags(items: Sequence[str]) -> dict[str, str]:
@@ -95,44 +103,28 @@ def _subtype(source: Path, target: Path, requested: str | None) -> str | None:
     if requested:
         return requested
     info = sf.info(str(source))
-    fmt = target.suffix.lstrip(".").upper()
-    return info.subtype if sf.check_format(fmt, info.subtype) else None
+    return info.subtype if sf.check_format(audio_format(target), info.subtype) else None
 
 
 def _degrade_file(source: Path, target: Path, args: argparse.Namespace) -> None:
-    audio, rate = load_audio(source)
-    if args.task == "bandwidth-extension":
+    audio, rate = load_audio(source)  # [T] or [T, C]
+    if args.task == Task.BANDWIDTH_EXTENSION:
         out = bandwidth_limit(audio, rate, args.cutoff_hz)
     else:
         gaps = inpainting_gaps(len(audio) / rate, args.gap_ms)
         out = apply_gaps(audio, rate, gaps)
-    write_audio(target, out, rate, subtype=_subtype(source, target, args.subtype))
-    if args.task == "inpainting":
+    subtype = _subtype(source, target, args.subtype)
+    write_audio(target, out.T if out.ndim == 2 else out, rate, subtype=subtype)
+    if args.task == Task.INPAINTING:
         write_gaps_json(target, gaps, args.gap_ms, rate)
 
 
 def _cmd_degrade(args: argparse.Namespace) -> int:
-    if args.task == "bandwidth-extension" and args.cutoff_hz is None:
+    if args.task == Task.BANDWIDTH_EXTENSION and args.cutoff_hz is None:
         raise MetricsError("--task bandwidth-extension needs --cutoff-hz")
-    if args.task == "inpainting" and args.gap_ms is None:
+    if args.task == Task.INPAINTING and args.gap_ms is None:
         raise MetricsError("--task inpainting needs --gap-ms")
-    folder_mode = args.in_dir is not None or args.out_dir is not None
-    if folder_mode:
-        if args.in_dir is None or args.out_dir is None or args.paths:
-            raise MetricsError("folder mode takes both --in-dir and --out-dir and no IN OUT")
-        in_dir, out_dir = Path(args.in_dir), Path(args.out_dir)
-        if not in_dir.is_dir():
-            raise MetricsError(f"input folder not found: {in_dir}")
-        sources = sorted(
-            p for p in in_dir.rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS and p.is_file()
-        )
-        if not sources:
-            raise MetricsError(f"no audio files in {in_dir}")
-        jobs = [(p, out_dir / p.relative_to(in_dir)) for p in sources]
-    else:
-        if len(args.paths) != 2:
-            raise MetricsError("degrade takes IN OUT (or --in-dir and --out-dir)")
-        jobs = [(Path(args.paths[0]), Path(args.paths[1]))]
+    jobs = plan_outputs(args.paths, args.in_dir, args.out_dir, args.subtype)
     for source, target in jobs:
         _degrade_file(source, target, args)
         if not args.quiet:
@@ -181,10 +173,10 @@ def build_parser() -> argparse.ArgumentParser:
     ag.set_defaults(func=_cmd_aggregate)
 
     dg = sub.add_parser("degrade", help="make the evaluation inputs (SPEC 8)")
-    dg.add_argument("--task", required=True, choices=TASKS)
+    dg.add_argument("--task", required=True, choices=[t.value for t in Task])
     dg.add_argument("--cutoff-hz", type=float, help="bandwidth extension: cutoff in Hz")
     dg.add_argument("--gap-ms", type=float, help="inpainting: gap length in ms")
-    dg.add_argument("--in-dir", help="folder mode: every audio file below it")
+    dg.add_argument("--in-dir", help="folder mode: every audio file below it (not hidden ones)")
     dg.add_argument("--out-dir", help="folder mode: mirrored output folder")
     dg.add_argument("--subtype", help="soundfile subtype, e.g. FLOAT (default: the input's)")
     dg.add_argument("--quiet", action="store_true", help="no progress on stderr")
@@ -202,6 +194,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.code or 0)
     try:
         return int(args.func(args))
-    except (MetricsError, AudioError, ValueError, OSError) as exc:
-        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
+    except (MetricsError, AudioError, A2SBError, ValueError, OSError) as exc:
+        print(f"{PROG}: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 1

@@ -1,9 +1,9 @@
 """The evaluation degradations (SPEC 8), shared by every method and the pipeline.
 
 - Bandwidth extension at cutoff ``f_c``: the ground truth resampled to ``2 f_c`` and back to its
-  rate with soxr (quality "HQ", linear phase, delay compensated), trimmed or zero-padded to the
-  input length. soxr's anti-aliasing filter removes the content above ``f_c`` (its pass band
-  ends a little below ``f_c``).
+  rate by :func:`a2sb.io.audio.resample` (soxr, quality "HQ", linear phase, delay compensated),
+  trimmed or zero-padded to the input length. soxr's anti-aliasing filter removes the content
+  above ``f_c`` (its pass band ends a little below ``f_c``).
 - Inpainting with gaps of ``g`` seconds: for i = 0, 1, ... the gap
   ``[5 i + (5 - g) / 2, 5 i + (5 + g) / 2]`` s (centred in each 5-s segment), for every i whose
   gap ends within the file; samples ``round(start * rate)`` (inclusive) to ``round(end * rate)``
@@ -22,7 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from .audio import fit_length, resample, write_text
+from a2sb.io.atomic import write_text
+from a2sb.io.audio import fit_length, resample
 
 #: Length of the segments whose centres hold the inpainting gaps, in seconds.
 GAP_PERIOD_S = 5.0
@@ -41,9 +42,9 @@ def bandwidth_limit(audio: np.ndarray, sample_rate: int, cutoff_hz: float) -> np
     low_rate = 2 * cutoff_hz
     if float(low_rate).is_integer():
         low_rate = int(low_rate)
-    low = resample(x, sample_rate, low_rate)
-    back = resample(low, low_rate, sample_rate)
-    return fit_length(back, x.shape[0]).astype(x.dtype, copy=False)
+    low = resample(x, sample_rate, low_rate, axis=0)
+    back = resample(low, low_rate, sample_rate, axis=0)
+    return fit_length(back, x.shape[0], axis=0).astype(x.dtype, copy=False)
 
 
 def inpainting_gaps(

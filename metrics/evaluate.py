@@ -3,11 +3,12 @@
 Files pair by relative path (an estimate may have another audio extension: ``a/b.wav`` pairs
 with ``a/b.flac``); reference MIDI files, for MIDI-F1, by the same relative path with ``.mid``
 or ``.midi``. Both signals are downmixed to mono. The estimate is resampled to the evaluation
-rate (the reference's, unless given) with soxr, and both are trimmed to the shorter length;
-each such step is recorded in the row's ``notes``. A failure (missing estimate, unreadable
-file, NaN or Inf samples, a metric that raises) becomes a row with ``status`` ``error`` and a
-one-line ``error``; an undefined metric (e.g. SiSpec of silence) a row with ``status``
-``undefined`` and an empty ``value``. Nothing raised by one item stops the run.
+rate (the reference's, unless given) by :func:`a2sb.io.audio.resample` (soxr "HQ"), and both
+are trimmed to the shorter length; each such step is recorded in the row's ``notes``. A failure
+(missing estimate, unreadable file, NaN or Inf samples, a metric that raises) becomes a row with
+``status`` ``error`` and a one-line ``error``; an undefined metric (e.g. SiSpec of silence) a
+row with ``status`` ``undefined`` and an empty ``value``. Nothing raised by one item stops the
+run.
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ from typing import Any
 
 import numpy as np
 
-from .audio import AUDIO_EXTENSIONS, load_audio, prepare, resample, write_text
+from a2sb.io.audio import audio_files, resample
+
+from .audio import load_audio, prepare
 from .errors import MetricsError, MetricUndefined
 from .lsd import lsd_from_spectra
 from .sispec import sispec_from_spectra
@@ -84,14 +87,6 @@ def parse_metrics(text: str | Sequence[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
-def _audio_files(folder: Path) -> list[Path]:
-    return sorted(
-        p
-        for p in folder.rglob("*")
-        if p.suffix.lower() in AUDIO_EXTENSIONS and p.is_file() and not p.name.startswith(".")
-    )
-
-
 def pair_files(
     reference_dir: str | os.PathLike[str],
     estimate_dir: str | os.PathLike[str],
@@ -101,15 +96,15 @@ def pair_files(
     reference_dir, estimate_dir = Path(reference_dir), Path(estimate_dir)
     for name, folder in (("reference", reference_dir), ("estimate", estimate_dir)):
         if not folder.is_dir():
-            raise MetricsError(f"{name} folder not found: {folder}")
+            raise MetricsError(f"{folder}: {name} folder not found")
     if midi_dir is not None and not Path(midi_dir).is_dir():
-        raise MetricsError(f"MIDI folder not found: {midi_dir}")
+        raise MetricsError(f"{midi_dir}: MIDI folder not found")
     by_stem: dict[Path, list[Path]] = {}
-    for est in _audio_files(estimate_dir):
+    for est in audio_files(estimate_dir):
         by_stem.setdefault(est.relative_to(estimate_dir).with_suffix(""), []).append(est)
     pairs = []
     used: set[Path] = set()
-    for ref in _audio_files(reference_dir):
+    for ref in audio_files(reference_dir):
         rel = ref.relative_to(reference_dir)
         candidates = by_stem.get(rel.with_suffix(""), [])
         exact = [c for c in candidates if c.relative_to(estimate_dir) == rel]
@@ -175,10 +170,10 @@ def evaluate_item(pair: Pair, options: EvalOptions) -> list[dict[str, Any]]:
         rate = options.sample_rate or ref_rate
         if ref_rate != rate:
             notes.append(f"resampled reference {ref_rate}->{rate} Hz")
-            ref = resample(ref, ref_rate, rate)
+            ref = resample(ref, ref_rate, rate, axis=0)
         if est_rate != rate:
             notes.append(f"resampled estimate {est_rate}->{rate} Hz")
-            est = resample(est, est_rate, rate)
+            est = resample(est, est_rate, rate, axis=0)
         n = min(len(ref), len(est))
         for what, x in (("reference", ref), ("estimate", est)):
             if len(x) != n:
@@ -293,7 +288,7 @@ def evaluate_dirs(
     """Score every reference file of ``reference_dir`` against its estimate: rows as dicts."""
     pairs, orphans = pair_files(reference_dir, estimate_dir, midi_dir)
     if not pairs:
-        raise MetricsError(f"no audio files in reference folder {reference_dir}")
+        raise MetricsError(f"{reference_dir}: no audio files in the reference folder")
     for orphan in orphans:
         print(f"warning: estimate without reference, ignored: {orphan}", file=sys.stderr)
     options = EvalOptions(
@@ -317,11 +312,6 @@ def rows_to_csv(rows: Iterable[dict[str, Any]], columns: Sequence[str] | None = 
     return buffer.getvalue()
 
 
-def write_rows_csv(rows: Iterable[dict[str, Any]], path: str | os.PathLike[str]) -> None:
-    """Write ``rows`` as CSV atomically (temporary file beside ``path``, then ``os.replace``)."""
-    write_text(path, rows_to_csv(rows))
-
-
 def read_rows_csv(
     paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
 ) -> list[dict[str, str]]:
@@ -332,7 +322,7 @@ def read_rows_csv(
     for path in paths:
         path = Path(path)
         if not path.is_file():
-            raise MetricsError(f"per-item CSV not found: {path}")
+            raise MetricsError(f"{path}: per-item CSV not found")
         with path.open(newline="", encoding="utf-8") as f:
             rows.extend({k: v or "" for k, v in row.items()} for row in csv.DictReader(f))
     return rows

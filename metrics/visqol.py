@@ -4,8 +4,8 @@ Reference: Google's ViSQOL v3.3 (C++) in audio mode, through its pure-Python por
 ``visqol-python`` (``VisqolApi().create(mode="audio")``: 32 gammatone bands from 50 Hz, patches
 of 30 frames, 25 % window overlap, search window 60, the bundled libsvm nu-SVR model
 ``libsvm_nu_svr_model.txt``, global alignment and realignment on). Audio mode expects 48 kHz:
-both signals are downmixed to mono, resampled to 48 kHz with soxr (quality "HQ") and cut to the
-shorter length before scoring. The paper's ground truth scores 4.732 against itself (ViSQOL's
+both signals are downmixed to mono, resampled to 48 kHz by :func:`a2sb.io.audio.resample` (soxr,
+quality "HQ") and cut to the shorter length before scoring. The paper's ground truth scores 4.732 against itself (ViSQOL's
 audio-mode ceiling). ``numba``, when installed, JIT-compiles visqol-python's inner loops (about
 ten times faster, identical scores; the first call in a fresh environment compiles for ~10 s and
 caches the result).
@@ -23,7 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from .audio import prepare, resample
+from a2sb.io.audio import resample
+
+from .audio import prepare
 from .errors import MetricUndefined
 
 #: Rate of ViSQOL's audio mode.
@@ -50,8 +52,8 @@ def _api() -> Any:
 def visqol(reference: np.ndarray, estimate: np.ndarray, sample_rate: int) -> float:
     """ViSQOL audio-mode MOS-LQO of ``estimate`` against ``reference``, [T] or [T, C] at
     ``sample_rate`` (resampled to 48 kHz). Raises :class:`MetricUndefined` for silence."""
-    ref = resample(prepare(reference, "reference"), sample_rate, VISQOL_RATE)
-    est = resample(prepare(estimate, "estimate"), sample_rate, VISQOL_RATE)
+    ref = resample(prepare(reference, "reference"), sample_rate, VISQOL_RATE, axis=0)
+    est = resample(prepare(estimate, "estimate"), sample_rate, VISQOL_RATE, axis=0)
     n = min(len(ref), len(est))
     ref, est = ref[:n], est[:n]
     if not np.any(ref):

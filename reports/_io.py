@@ -1,4 +1,5 @@
-"""Atomic writes and the provenance caption shared by every table and figure builder."""
+"""Figures saved atomically and the provenance caption shared by every table and figure builder
+(text and JSON go through :mod:`a2sb.io.atomic`)."""
 
 from __future__ import annotations
 
@@ -6,16 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from a2sb.checkpoint import atomic_write
-
-
-def write_text(path: str | Path, text: str) -> None:
-    """Write ``text`` atomically (:func:`a2sb.checkpoint.atomic_write`: temp file, rename)."""
-    atomic_write(Path(path), lambda tmp: tmp.write_text(text, encoding="utf-8", newline=""))
-
-
-def write_json(path: str | Path, data: Any) -> None:
-    write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+from a2sb.io.atomic import atomic_write
 
 
 def save_figure(fig: Any, stem: str | Path, formats: tuple[str, ...] = ("png", "pdf")) -> None:

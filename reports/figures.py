@@ -27,10 +27,12 @@ import pandas as pd  # noqa: E402
 import soundfile as sf  # noqa: E402
 from scipy import signal  # noqa: E402
 
-from ._io import provenance_caption, save_figure, write_text  # noqa: E402
+from a2sb.io.atomic import write_text  # noqa: E402
+
+from ._io import provenance_caption, save_figure  # noqa: E402
 from .tables import METHODS  # noqa: E402
 
-LABEL = {m.key: m.label for m in METHODS}
+LABEL = {m.name: m.label for m in METHODS}
 N_FFT, HOP = 2048, 512
 
 

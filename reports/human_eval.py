@@ -24,8 +24,8 @@ from scipy import stats
 from ._io import provenance_caption
 from .tables import METHODS, write_table
 
-LABEL = {m.key: m.label for m in METHODS} | {"reference": "Ground Truth"}
-PAPER_NAME = {m.key: m.paper for m in METHODS if m.paper} | {"reference": "Ground Truth"}
+LABEL = {m.name: m.label for m in METHODS} | {"reference": "Ground Truth"}
+PAPER_NAME = {m.name: m.paper for m in METHODS if m.paper} | {"reference": "Ground Truth"}
 TASK_OF = {10: "bandwidth_extension", 11: "inpainting"}
 SETTING_OF = {"bandwidth_extension": "4kHz", "inpainting": "1000ms"}
 
@@ -52,7 +52,7 @@ def mos_table(number: int, ours: pd.DataFrame | None, paper: pd.DataFrame) -> pd
     task = TASK_OF[number]
     pap = paper[paper["table"] == number]
     datasets = list(dict.fromkeys(pap["dataset"]))
-    methods = ["reference"] + [m.key for m in METHODS]
+    methods = ["reference"] + [m.name for m in METHODS]
     table = {}
     for key in methods:
         name = PAPER_NAME.get(key)

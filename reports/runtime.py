@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ._io import write_text
+from a2sb.io.atomic import write_text
 
 
 def read_benchmarks(root: Path) -> pd.DataFrame:

@@ -15,13 +15,16 @@ import argparse
 import math
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 from scipy.stats import kendalltau
 
-from ._io import provenance_caption, write_json, write_text
+from a2sb.io.atomic import write_json, write_text
+from baselines.registry import METHODS as REGISTRY
+from baselines.registry import Kind
+
+from ._io import provenance_caption
 
 NOT_RUN = "not run"
 # Table number -> (task, dataset, settings, metrics) as in the paper (4.1, Tables 2-9).
@@ -40,27 +43,8 @@ METRIC_OF = {"lsd": "LSD", "sispec": "SiSpec", "visqol": "ViSQOL", "midi_f1": "F
 LOWER_IS_BETTER = {"LSD"}
 
 
-@dataclass(frozen=True)
-class Method:
-    key: str  # our method id (summary.csv), or "" for paper-only rows
-    label: str
-    paper: str | None  # the paper's method name, if the paper reports it
-
-
-# Row order: reference rows, the paper's baselines, A2SB.
-METHODS = (
-    Method("degraded", "Degraded input (ours)", None),
-    Method("sbr", "SBR, classical (ours)", None),
-    Method("burg", "Burg AR, classical (ours)", None),
-    Method("audiosr", "AudioSR", "AudioSR"),
-    Method("maid", "MAID", "MAID"),
-    Method("cqtdiff", "CQTDiff", "CQTDiff"),
-    Method("ibar", "IBAR", "IBAR"),
-    Method("a2sb_p1", "A2SB (no partitioning)", "A2SB (no partitioning)"),
-    Method("a2sb_p2", "A2SB (2-partitioning)", "A2SB (2-partitioning)"),
-    Method("a2sb_p4", "A2SB (4-partitioning)", "A2SB (4-partitioning)"),
-    Method("a2sb_maestro", "A2SB, Maestro fine-tune (research use)", None),
-)
+#: The rows, in the tables' order: every method of the registry that restores a task.
+METHODS = [m for m in REGISTRY.values() if m.tasks]
 
 
 def fmt(value: float | None, metric: str) -> str:
@@ -118,7 +102,7 @@ def build_table(
     ours, theirs = ours_table(summary, task, dataset), paper_table(paper, number)
     ran = {m for (m, _, _) in ours}
     listed = {m for (m, _, _) in theirs}
-    rows = [m for m in METHODS if m.key in ran or (m.paper and m.paper in listed)]
+    rows = [m for m in METHODS if m.name in ran or (m.paper and m.paper in listed)]
     columns = [f"{s} {metric}" for s in settings for metric in metrics]
     cells = []
     for m in rows:
@@ -126,11 +110,11 @@ def build_table(
         for s in settings:
             for metric in metrics:
                 p = theirs.get((m.paper, s, metric)) if m.paper else None
-                if m.key in ran:
-                    o = ours.get((m.key, s, metric))
+                if m.name in ran:
+                    o = ours.get((m.name, s, metric))
                     line.append(f"{fmt(o, metric)} ({fmt(p, metric)})")
                 else:
-                    why = f": {not_run[m.key]}" if m.key in not_run else ""
+                    why = f": {not_run[m.name]}" if m.name in not_run else ""
                     line.append(f"{NOT_RUN}{why} ({fmt(p, metric)})")
             # (a method we ran that the paper lacks shows "(-)")
         cells.append(line)
@@ -139,8 +123,8 @@ def build_table(
     agreement = []
     for s in settings:
         for metric in metrics:
-            o = {m.paper: ours[(m.key, s, metric)] for m in rows
-                 if m.paper and (m.key, s, metric) in ours}  # fmt: skip
+            o = {m.paper: ours[(m.name, s, metric)] for m in rows
+                 if m.paper and (m.name, s, metric) in ours}  # fmt: skip
             t = {m.paper: theirs[(m.paper, s, metric)] for m in rows
                  if m.paper and (m.paper, s, metric) in theirs}  # fmt: skip
             tau, n = kendall(o, t, metric)
@@ -153,12 +137,12 @@ def versus_degraded(number: int, summary: pd.DataFrame) -> str:
     """One line: does every A2SB row beat the degraded input on LSD and SiSpec in every setting?"""
     task, dataset, settings, _ = TABLES[number]
     ours = ours_table(summary, task, dataset)
-    rows = [m for m in METHODS if m.key.startswith("a2sb") and any(k[0] == m.key for k in ours)]
+    rows = [m for m in METHODS if m.kind is Kind.A2SB and any(k[0] == m.name for k in ours)]
     checked, losses = 0, []
     for m in rows:
         for s in settings:
             for metric in ("LSD", "SiSpec"):
-                a2sb, base = ours.get((m.key, s, metric)), ours.get(("degraded", s, metric))
+                a2sb, base = ours.get((m.name, s, metric)), ours.get(("degraded", s, metric))
                 if a2sb is None or base is None or math.isnan(a2sb) or math.isnan(base):
                     continue
                 checked += 1
@@ -242,10 +226,10 @@ def build_all(
         table, agreement = build_table(number, summary, paper, not_run)
         ran = set(summary[(summary["task"] == TABLES[number][0])]["method"].astype(str))
         extra = [RAN_NOTES[k] for k in RAN_NOTES if k in ran]
-        shown = {m.label for m in METHODS if m.key in (not_run or {})} & set(table.index)
+        shown = {m.label for m in METHODS if m.name in (not_run or {})} & set(table.index)
         extra += [
-            f"{label}: not run: {(not_run or {})[m.key]}"
-            + (f"; to run it: {(how_to_run or {})[m.key]}" if m.key in (how_to_run or {}) else "")
+            f"{label}: not run: {(not_run or {})[m.name]}"
+            + (f"; to run it: {(how_to_run or {})[m.name]}" if m.name in (how_to_run or {}) else "")
             for m in METHODS
             for label in [m.label]
             if label in shown
@@ -313,7 +297,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             ):
                 print(f"wrote {prefix}.csv/.md/.tex")
         else:
-            write_json(args.out, metrics_json(args.summary))
+            write_json(args.out, metrics_json(args.summary), sort_keys=True)
     except (OSError, KeyError, ValueError) as exc:
         print(f"tables: error: {exc}", file=sys.stderr)
         return 1

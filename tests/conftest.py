@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 
-def music_like(length: int, sample_rate: int = 44100, seed: int = 0, lowest_hz: float = 196.0) -> np.ndarray:
+def music_like(
+    length: int, sample_rate: int = 44100, seed: int = 0, lowest_hz: float = 196.0
+) -> np.ndarray:
     """Six harmonic notes (fundamentals from ``lowest_hz`` up two octaves, 12 partials decaying
     as 0.6^k) with a slow amplitude envelope: content well above 100 Hz, float64 [length]."""
     rng = np.random.default_rng(seed)

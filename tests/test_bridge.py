@@ -11,16 +11,27 @@ from a2sb.bridge import BridgeSchedule, partition_boundaries, time_grid
 def test_closed_forms_equal_numerical_integration(beta_max, t):
     sched = BridgeSchedule(beta_max=beta_max)
     beta = lambda s: beta_max * min(s, 1 - s) ** 2  # noqa: E731
-    assert float(sched.sigma2(torch.tensor(t, dtype=torch.float64))) == pytest.approx(quad(beta, 0, t, points=[0.5] if t > 0.5 else None)[0], abs=1e-12)
-    assert float(sched.sigmabar2(torch.tensor(t, dtype=torch.float64))) == pytest.approx(quad(beta, t, 1, points=[0.5] if t < 0.5 else None)[0], abs=1e-12)
+    assert float(sched.sigma2(torch.tensor(t, dtype=torch.float64))) == pytest.approx(
+        quad(beta, 0, t, points=[0.5] if t > 0.5 else None)[0], abs=1e-12
+    )
+    assert float(sched.sigmabar2(torch.tensor(t, dtype=torch.float64))) == pytest.approx(
+        quad(beta, t, 1, points=[0.5] if t < 0.5 else None)[0], abs=1e-12
+    )
     assert float(sched.sigma2(1.0)) == pytest.approx(beta_max / 12)
 
 
 def test_marginal_tends_to_the_ends():
     sched = BridgeSchedule()
-    x0, x1 = torch.randn(2, 3, 8, 8, dtype=torch.float64), torch.randn(2, 3, 8, 8, dtype=torch.float64)
-    torch.testing.assert_close(sched.marginal(x0, x1, torch.full((2,), 1e-6, dtype=torch.float64)), x0)
-    torch.testing.assert_close(sched.marginal(x0, x1, torch.full((2,), 1 - 1e-6, dtype=torch.float64)), x1)
+    x0, x1 = (
+        torch.randn(2, 3, 8, 8, dtype=torch.float64),
+        torch.randn(2, 3, 8, 8, dtype=torch.float64),
+    )
+    torch.testing.assert_close(
+        sched.marginal(x0, x1, torch.full((2,), 1e-6, dtype=torch.float64)), x0
+    )
+    torch.testing.assert_close(
+        sched.marginal(x0, x1, torch.full((2,), 1 - 1e-6, dtype=torch.float64)), x1
+    )
     mid = sched.marginal(x0, x1, 0.5)
     torch.testing.assert_close(mid, (x0 + x1) / 2)
     assert float(sched.marginal_std(0.5, x0)) == pytest.approx(np.sqrt(1 / 48))
@@ -37,7 +48,10 @@ def test_marginal_per_item_times_broadcast():
 
 def test_target_and_prediction_invert_each_other():
     sched = BridgeSchedule()
-    x0, xt = torch.randn(4, 3, 8, 8, dtype=torch.float64), torch.randn(4, 3, 8, 8, dtype=torch.float64)
+    x0, xt = (
+        torch.randn(4, 3, 8, 8, dtype=torch.float64),
+        torch.randn(4, 3, 8, 8, dtype=torch.float64),
+    )
     t = torch.tensor([0.1, 0.4, 0.6, 0.95], dtype=torch.float64)
     eps = sched.target(xt, x0, t)
     torch.testing.assert_close(sched.predict_x0(xt, eps, t), x0)
@@ -55,7 +69,10 @@ def test_posterior_matches_gaussian_product():
     var = 1 / prec
     torch.testing.assert_close(sched.posterior(xt, x0, t, s), mean)
     z = torch.tensor([1.0], dtype=torch.float64)
-    torch.testing.assert_close(sched.posterior(xt, x0, t, s, z) - mean, torch.sqrt(torch.tensor(var, dtype=torch.float64)) * z)
+    torch.testing.assert_close(
+        sched.posterior(xt, x0, t, s, z) - mean,
+        torch.sqrt(torch.tensor(var, dtype=torch.float64)) * z,
+    )
 
 
 def test_time_grid_and_partitions():

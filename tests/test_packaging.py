@@ -39,7 +39,9 @@ def test_environment_yml_matches_pyproject():
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     python = next(d for d in env["dependencies"] if isinstance(d, str) and d.startswith("python="))
     major_minor = tuple(int(v) for v in python.split("=")[1].split("."))
-    minimum = tuple(int(v) for v in pyproject()["project"]["requires-python"].lstrip(">=").split("."))
+    minimum = tuple(
+        int(v) for v in pyproject()["project"]["requires-python"].lstrip(">=").split(".")
+    )
     assert major_minor >= minimum
 
 
@@ -56,3 +58,15 @@ def test_makefile_installs_the_same_extras_and_pins():
 def test_no_torchaudio_anywhere():
     text = (ROOT / "pyproject.toml").read_text() + (ROOT / "environment.yml").read_text()
     assert "torchaudio" not in text
+
+
+def test_package_data_names_files_that_exist():
+    data = pyproject()["tool"]["setuptools"]["package-data"]
+    for package, patterns in data.items():
+        for pattern in patterns:
+            assert list((ROOT / package).glob(pattern)), f"{package}/{pattern} matches nothing"
+
+
+def test_ci_runs_the_tests_and_the_linters():
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "make test" in ci and "make lint" in ci

@@ -41,7 +41,9 @@ def test_round_trip_snr(length):
 @settings(max_examples=15, deadline=None)
 @given(length=st.integers(min_value=1100, max_value=6000), seed=st.integers(0, 1000))
 def test_round_trip_any_length_small_config(length, seed):
-    cfg = a2sb.STFTConfig(sample_rate=22050, n_fft=512, win_length=512, hop_length=128, segment_frames=64)
+    cfg = a2sb.STFTConfig(
+        sample_rate=22050, n_fft=512, win_length=512, hop_length=128, segment_frames=64
+    )
     wave = torch.from_numpy(music_like(length, 22050, seed=seed, lowest_hz=300.0))
     y = a2sb.decode(a2sb.encode(wave, cfg), cfg, length=length, dc=dc_row(wave, cfg))
     assert y.shape == (length,)

@@ -16,11 +16,13 @@ import a2sb
 from a2sb.checkpoint import save_checkpoint
 from a2sb.cli import main as cli_main
 from a2sb.masks import MaskConfig
-from a2sb.restore import Restorer, paper_gaps
+from a2sb.restoration import Restorer, paper_gaps
 from tests.conftest import music_like
 
 # A small STFT through the same code path as the paper's (SPEC 1, 11).
-STFT = a2sb.STFTConfig(sample_rate=16000, n_fft=256, hop_length=128, win_length=256, segment_frames=64)
+STFT = a2sb.STFTConfig(
+    sample_rate=16000, n_fft=256, hop_length=128, win_length=256, segment_frames=64
+)
 RATE = STFT.sample_rate
 
 
@@ -29,13 +31,20 @@ def checkpoint(tmp_path_factory) -> Path:
     torch.manual_seed(0)
     model = a2sb.build_model("tiny")
     path = tmp_path_factory.mktemp("ckpt") / "tiny.safetensors"
-    save_checkpoint(path, model, model.config.to_dict(), STFT.to_dict(),
-                    extra={"mask_config": MaskConfig().to_dict(), "beta_max": 1.0})
+    save_checkpoint(
+        path,
+        model,
+        model.config.to_dict(),
+        STFT.to_dict(),
+        extra={"mask_config": MaskConfig().to_dict(), "beta_max": 1.0},
+    )
     return path
 
 
 def run_cli(*args: str) -> tuple[int, str]:
-    proc = subprocess.run([sys.executable, "-m", "a2sb", *args], capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "a2sb", *args], capture_output=True, text=True, timeout=300
+    )
     return proc.returncode, proc.stderr
 
 
@@ -45,8 +54,22 @@ def test_cli_end_to_end_stereo_10s(tmp_path, checkpoint):
     src = tmp_path / "in.wav"
     sf.write(src, np.stack([left, right], axis=1), rate, subtype="PCM_16")
     out = tmp_path / "out.wav"
-    code, err = run_cli("restore", str(src), str(out), "--task", "bandwidth-extension", "--cutoff-hz", "4000",
-                        "--checkpoint", str(checkpoint), "--steps", "2", "--seed", "1", "--no-progress")
+    code, err = run_cli(
+        "restore",
+        str(src),
+        str(out),
+        "--task",
+        "bandwidth-extension",
+        "--cutoff-hz",
+        "4000",
+        "--checkpoint",
+        str(checkpoint),
+        "--steps",
+        "2",
+        "--seed",
+        "1",
+        "--no-progress",
+    )
     assert code == 0, err
     data, out_rate = sf.read(out, always_2d=True)
     assert out_rate == RATE and data.shape == (10 * RATE, 2)
@@ -54,8 +77,22 @@ def test_cli_end_to_end_stereo_10s(tmp_path, checkpoint):
     assert not np.allclose(data[:, 0], data[:, 1])
     # inpainting with the paper's protocol leaves the audio outside the gaps untouched
     out2 = tmp_path / "inp.wav"
-    code, err = run_cli("restore", str(out), str(out2), "--task", "inpainting", "--gap-every", "5", "--gap-ms", "300",
-                        "--checkpoint", str(checkpoint), "--steps", "2", "--no-progress")
+    code, err = run_cli(
+        "restore",
+        str(out),
+        str(out2),
+        "--task",
+        "inpainting",
+        "--gap-every",
+        "5",
+        "--gap-ms",
+        "300",
+        "--checkpoint",
+        str(checkpoint),
+        "--steps",
+        "2",
+        "--no-progress",
+    )
     assert code == 0, err
     inp, _ = sf.read(out2, always_2d=True)
     keep = np.ones(len(inp), dtype=bool)
@@ -79,16 +116,24 @@ def test_api_is_deterministic_and_keeps_layout(checkpoint):
 @pytest.mark.parametrize("n_samples", [1, 100, 200, 129, 5000])
 def test_any_length_from_one_sample(checkpoint, n_samples):
     audio = np.random.default_rng(0).standard_normal(n_samples).astype(np.float32) * 0.1
-    out = a2sb.restore(audio, RATE, task="bandwidth-extension", cutoff_hz=4000.0, checkpoint=checkpoint, steps=2)
+    out = a2sb.restore(
+        audio, RATE, task="bandwidth-extension", cutoff_hz=4000.0, checkpoint=checkpoint, steps=2
+    )
     assert out.shape == (n_samples,) and np.isfinite(out).all()
 
 
 def test_known_band_is_kept_for_bandwidth_extension(checkpoint):
     """Below the cutoff the restored spectrum equals the input's (known bins pasted)."""
     audio = music_like(RATE * 2, RATE, seed=4, lowest_hz=300).astype(np.float32)
-    out = a2sb.restore(audio, RATE, task="bandwidth-extension", cutoff_hz=5000.0, checkpoint=checkpoint, steps=2)
-    spec_in = torch.stft(torch.from_numpy(audio), 256, 64, window=torch.hann_window(256), return_complex=True).abs()
-    spec_out = torch.stft(torch.from_numpy(out), 256, 64, window=torch.hann_window(256), return_complex=True).abs()
+    out = a2sb.restore(
+        audio, RATE, task="bandwidth-extension", cutoff_hz=5000.0, checkpoint=checkpoint, steps=2
+    )
+    spec_in = torch.stft(
+        torch.from_numpy(audio), 256, 64, window=torch.hann_window(256), return_complex=True
+    ).abs()
+    spec_out = torch.stft(
+        torch.from_numpy(out), 256, 64, window=torch.hann_window(256), return_complex=True
+    ).abs()
     low = slice(1, int(4000 / RATE * 256))
     ref = spec_in[low, 4:-4]
     err = (spec_out[low, 4:-4] - ref).abs().max() / ref.max()
@@ -102,23 +147,51 @@ def write(tmp_path: Path, name: str, audio: np.ndarray, rate: int = RATE) -> Pat
 
 
 BAD_CASES = {
-    "missing": (lambda p: p / "nope.wav", ["--task", "bandwidth-extension", "--cutoff-hz", "4000"], "no such file"),
-    "not audio": (lambda p: (p / "x.wav").write_text("hello") and p / "x.wav",
-                  ["--task", "bandwidth-extension", "--cutoff-hz", "4000"], "not a readable audio file"),
-    "zero length": (lambda p: write(p, "z.wav", np.zeros(0, dtype=np.float32)),
-                    ["--task", "bandwidth-extension", "--cutoff-hz", "4000"], "zero length"),
-    "nan": (lambda p: write(p, "n.wav", np.array([0.1, np.nan] * 3000, dtype=np.float32)),
-            ["--task", "bandwidth-extension", "--cutoff-hz", "4000"], "NaN or Inf"),
-    "inf": (lambda p: write(p, "i.wav", np.array([0.1, np.inf] * 3000, dtype=np.float32)),
-            ["--task", "bandwidth-extension", "--cutoff-hz", "4000"], "NaN or Inf"),
-    "cutoff at nyquist": (lambda p: write(p, "c.wav", np.zeros(8000, dtype=np.float32) + 0.1),
-                          ["--task", "bandwidth-extension", "--cutoff-hz", str(RATE / 2)], "Nyquist"),
-    "gap outside": (lambda p: write(p, "g.wav", np.zeros(RATE, dtype=np.float32) + 0.1),
-                    ["--task", "inpainting", "--gaps", "0.5-1.5"], "outside the file"),
-    "gaps overlap": (lambda p: write(p, "o.wav", np.zeros(2 * RATE, dtype=np.float32) + 0.1),
-                     ["--task", "inpainting", "--gaps", "0.2-0.6,0.5-0.8"], "overlap"),
-    "bad gap text": (lambda p: write(p, "t.wav", np.zeros(2 * RATE, dtype=np.float32) + 0.1),
-                     ["--task", "inpainting", "--gaps", "0.2:0.6"], "START-END"),
+    "missing": (
+        lambda p: p / "nope.wav",
+        ["--task", "bandwidth-extension", "--cutoff-hz", "4000"],
+        "no such file",
+    ),
+    "not audio": (
+        lambda p: (p / "x.wav").write_text("hello") and p / "x.wav",
+        ["--task", "bandwidth-extension", "--cutoff-hz", "4000"],
+        "not a readable audio file",
+    ),
+    "zero length": (
+        lambda p: write(p, "z.wav", np.zeros(0, dtype=np.float32)),
+        ["--task", "bandwidth-extension", "--cutoff-hz", "4000"],
+        "zero length",
+    ),
+    "nan": (
+        lambda p: write(p, "n.wav", np.array([0.1, np.nan] * 3000, dtype=np.float32)),
+        ["--task", "bandwidth-extension", "--cutoff-hz", "4000"],
+        "NaN or Inf",
+    ),
+    "inf": (
+        lambda p: write(p, "i.wav", np.array([0.1, np.inf] * 3000, dtype=np.float32)),
+        ["--task", "bandwidth-extension", "--cutoff-hz", "4000"],
+        "NaN or Inf",
+    ),
+    "cutoff at nyquist": (
+        lambda p: write(p, "c.wav", np.zeros(8000, dtype=np.float32) + 0.1),
+        ["--task", "bandwidth-extension", "--cutoff-hz", str(RATE / 2)],
+        "Nyquist",
+    ),
+    "gap outside": (
+        lambda p: write(p, "g.wav", np.zeros(RATE, dtype=np.float32) + 0.1),
+        ["--task", "inpainting", "--gaps", "0.5-1.5"],
+        "outside the file",
+    ),
+    "gaps overlap": (
+        lambda p: write(p, "o.wav", np.zeros(2 * RATE, dtype=np.float32) + 0.1),
+        ["--task", "inpainting", "--gaps", "0.2-0.6,0.5-0.8"],
+        "overlap",
+    ),
+    "bad gap text": (
+        lambda p: write(p, "t.wav", np.zeros(2 * RATE, dtype=np.float32) + 0.1),
+        ["--task", "inpainting", "--gaps", "0.2:0.6"],
+        "START-END",
+    ),
 }
 
 
@@ -127,7 +200,19 @@ def test_bad_input_one_line_error_no_output(tmp_path, checkpoint, case, capsys):
     make, args, message = BAD_CASES[case]
     src = make(tmp_path)
     out = tmp_path / "out" / "o.wav"
-    code = cli_main(["restore", str(src), str(out), "--checkpoint", str(checkpoint), "--steps", "1", "--no-progress", *args])
+    code = cli_main(
+        [
+            "restore",
+            str(src),
+            str(out),
+            "--checkpoint",
+            str(checkpoint),
+            "--steps",
+            "1",
+            "--no-progress",
+            *args,
+        ]
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2
     assert len(err) == 1 and err[0].startswith("a2sb: error: ") and message in err[0], err
@@ -142,23 +227,52 @@ def test_checkpoint_problems_are_one_line_errors(tmp_path, checkpoint, capsys):
     bad = tmp_path / "bad.safetensors"
     bad.write_bytes(checkpoint.read_bytes()[:-8] + b"\0" * 8)
     (tmp_path / "bad.json").write_text(checkpoint.with_suffix(".json").read_text())
-    code = cli_main(["restore", str(src), str(out), "--task", "bandwidth-extension", "--cutoff-hz", "4000",
-                     "--checkpoint", str(bad), "--no-progress"])
+    code = cli_main(
+        [
+            "restore",
+            str(src),
+            str(out),
+            "--task",
+            "bandwidth-extension",
+            "--cutoff-hz",
+            "4000",
+            "--checkpoint",
+            str(bad),
+            "--no-progress",
+        ]
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "bad.safetensors" in err[0] and not out.exists()
     # a bundle whose partitions disagree on the STFT config
     other = tmp_path / "other.safetensors"
     model = a2sb.build_model("tiny")
-    save_checkpoint(other, model, model.config.to_dict(), {**STFT.to_dict(), "n_fft": 512, "win_length": 512},
-                    t_range=(0.5, 1.0))
+    save_checkpoint(
+        other,
+        model,
+        model.config.to_dict(),
+        {**STFT.to_dict(), "n_fft": 512, "win_length": 512},
+        t_range=(0.5, 1.0),
+    )
     first = tmp_path / "first.safetensors"
     save_checkpoint(first, model, model.config.to_dict(), STFT.to_dict(), t_range=(0.0, 0.5))
     bundle = tmp_path / "bundle.json"
     from a2sb.checkpoint import write_bundle
 
     write_bundle(bundle, [(first, (0.0, 0.5)), (other, (0.5, 1.0))])
-    code = cli_main(["restore", str(src), str(out), "--task", "bandwidth-extension", "--cutoff-hz", "4000",
-                     "--checkpoint", str(bundle), "--no-progress"])
+    code = cli_main(
+        [
+            "restore",
+            str(src),
+            str(out),
+            "--task",
+            "bandwidth-extension",
+            "--cutoff-hz",
+            "4000",
+            "--checkpoint",
+            str(bundle),
+            "--no-progress",
+        ]
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "disagree" in err[0] and not out.exists()
 
@@ -172,7 +286,9 @@ def test_restorer_reads_mask_config_from_sidecar(checkpoint):
 def test_bandwidth_extension_keeps_the_dc_row(checkpoint):
     """DC lies below every cutoff: a bandwidth extension keeps the input's offset."""
     audio = (0.2 + 0.3 * music_like(RATE * 2, RATE, seed=5, lowest_hz=300)).astype(np.float32)
-    out = a2sb.restore(audio, RATE, task="bandwidth-extension", cutoff_hz=5000.0, checkpoint=checkpoint, steps=2)
+    out = a2sb.restore(
+        audio, RATE, task="bandwidth-extension", cutoff_hz=5000.0, checkpoint=checkpoint, steps=2
+    )
     inner = slice(RATE // 4, -RATE // 4)
     assert abs(float(out[inner].mean()) - float(audio[inner].mean())) < 0.02
 
@@ -190,7 +306,9 @@ def test_a_context_prior_checkpoint_restores_both_tasks(tmp_path):
     keep = np.ones(audio.size, dtype=bool)
     keep[RATE : int(1.3 * RATE)] = False
     assert np.array_equal(out[keep], audio[keep]) and np.all(np.isfinite(out))
-    bwe = a2sb.restore(audio, RATE, task="bandwidth-extension", cutoff_hz=3000.0, checkpoint=path, steps=2)
+    bwe = a2sb.restore(
+        audio, RATE, task="bandwidth-extension", cutoff_hz=3000.0, checkpoint=path, steps=2
+    )
     assert bwe.shape == audio.shape and np.all(np.isfinite(bwe))
 
 

@@ -23,7 +23,11 @@ def oracle(x0: torch.Tensor):
 def test_oracle_sampling_recovers_x0(task, steps):
     gen = torch.Generator().manual_seed(1)
     x0 = torch.randn(3, CFG.n_rows, 40, dtype=torch.float64, generator=gen)
-    mask = bandwidth_mask(CFG, 40, 4000.0) if task == "bandwidth-extension" else gap_mask(CFG, 40, [(0.01, 0.02)])
+    mask = (
+        bandwidth_mask(CFG, 40, 4000.0)
+        if task == "bandwidth-extension"
+        else gap_mask(CFG, 40, [(0.01, 0.02)])
+    )
     assert 0 < mask.mean() < 1
     x1 = apply_mask(x0, mask, 0.5, torch.randn(x0.shape, generator=gen, dtype=torch.float64))
     out = sample(oracle(x0), x1, mask, SCHED, steps, generator=gen)
@@ -80,8 +84,14 @@ def test_known_region_bit_exact_through_multidiffusion():
     x1 = torch.randn(3, 32, 50)
     mask = torch.zeros(32, 50)
     mask[20:] = 1
-    out = sample(lambda x, t: multidiffusion_eps(pointwise, x, t, win), x1, mask, SCHED, 4,
-                 generator=torch.Generator().manual_seed(0))
+    out = sample(
+        lambda x, t: multidiffusion_eps(pointwise, x, t, win),
+        x1,
+        mask,
+        SCHED,
+        4,
+        generator=torch.Generator().manual_seed(0),
+    )
     assert torch.equal(out[:, :20], x1[:, :20])
 
 

@@ -5,7 +5,7 @@ Modules (import what you need; nothing heavy is imported here):
 - :mod:`a2sb.data.registry`: the dataset registry (``registry.yaml``) and its loader.
 - :mod:`a2sb.data.download`: verified, resumable HTTP(S) downloads; ``fetch_dataset``.
 - :mod:`a2sb.data.extract`: safe zip/tar extraction (no traversal, link escapes, devices, bombs).
-- :mod:`a2sb.data.licenses`: licence-string classifier (``classify``).
+- :mod:`a2sb.data.licences`: licence-string classifier (``classify``).
 - :mod:`a2sb.data.filtering`: per-dataset licence filtering and the licence report.
 - :mod:`a2sb.data.manifest`: manifest CSVs (``read_manifest``, ``write_manifest``).
 - :mod:`a2sb.data.bandwidth`: ``estimate_true_sr`` from the long-term average spectrum.
@@ -22,7 +22,7 @@ __all__ = [
     "download",
     "extract",
     "filtering",
-    "licenses",
+    "licences",
     "manifest",
     "registry",
 ]

@@ -51,11 +51,10 @@ def cmd_list(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
-    print(f"{'name':<20} {'role':<15} {'license':<28} {'files':>5}  manual")
+    print(f"{'name':<20} {'role':<15} {'licence':<28} {'files':>5}  manual")
     for r in rows:
-        print(
-            f"{r['name']:<20} {r['role']:<15} {r['license'] or 'unknown':<28} {r['files']:>5}  {r['manual']}"
-        )
+        licence = r["license"] or "unknown"  # summary_rows keeps the registry's key
+        print(f"{r['name']:<20} {r['role']:<15} {licence:<28} {r['files']:>5}  {r['manual']}")
     return 0
 
 
@@ -92,16 +91,16 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 
 
 @_guard
-def cmd_license(args: argparse.Namespace) -> int:
+def cmd_licence(args: argparse.Namespace) -> int:
     """Classify a licence string: prints ``class<TAB>reason``."""
-    from .licenses import classify
+    from .licences import classify
 
     text = " ".join(args.text)
     verdict = classify(text, allow_sampling_plus=args.allow_sampling_plus)
     if args.json:
-        print(json.dumps({"text": text, "class": verdict.license_class, "reason": verdict.reason}))
+        print(json.dumps({"text": text, "class": verdict.licence_class, "reason": verdict.reason}))
     else:
-        print(f"{verdict.license_class}\t{verdict.reason}")
+        print(f"{verdict.licence_class}\t{verdict.reason}")
     return 0
 
 
@@ -154,23 +153,23 @@ def cmd_manifest(args: argparse.Namespace) -> int:
         kept = read_kept(args.kept)
         raw = Path(args.raw_dir).resolve() if args.raw_dir else Path(args.kept).parent.resolve()
 
-        def license_of(p: Path) -> str | None:
+        def licence_of(p: Path) -> str | None:
             try:
                 key = p.resolve().relative_to(raw).as_posix()
             except ValueError:
                 return None
             return kept.get(key, (None, None))[0]
 
-        license_arg: str | Callable[[Path], str | None] | None = license_of
+        licence_arg: str | Callable[[Path], str | None] | None = licence_of
     else:
-        license_arg = args.license
+        licence_arg = args.licence
     allowed = None if args.all_classes else ("permissive",)
     rows, dropped = build_manifest(
         args.out,
         files,
         dataset=args.dataset,
         split=args.split,
-        license=license_arg,
+        licence=licence_arg,
         allowed_classes=allowed,
         progress=not args.no_progress,
     )
@@ -253,7 +252,7 @@ def register_cli(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPar
     q.add_argument("--no-progress", action="store_true")
     q.set_defaults(func=cmd_fetch)
 
-    q = sub.add_parser("license", help="classify a licence string")
+    q = sub.add_parser("licence", aliases=["license"], help="classify a licence string")
     q.add_argument("text", nargs="+", metavar="TEXT")
     q.add_argument(
         "--allow-sampling-plus",
@@ -261,7 +260,7 @@ def register_cli(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPar
         help="keep CC Sampling+ 1.0 (rejected by default)",
     )
     q.add_argument("--json", action="store_true")
-    q.set_defaults(func=cmd_license)
+    q.set_defaults(func=cmd_licence)
 
     q = sub.add_parser(
         "filter", help="licence-filter fetched datasets and write the licence report"
@@ -293,7 +292,9 @@ def register_cli(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPar
     q.add_argument("--dataset", required=True)
     q.add_argument("--split", required=True)
     lic = q.add_mutually_exclusive_group(required=True)
-    lic.add_argument("--license", metavar="TEXT", help="one licence for every file")
+    lic.add_argument(
+        "--licence", "--license", dest="licence", metavar="TEXT", help="one licence for every file"
+    )
     lic.add_argument(
         "--kept",
         type=Path,

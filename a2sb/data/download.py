@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from a2sb.errors import A2SBError, InputError
+from a2sb.io.atomic import write_text
+from a2sb.io.provenance import file_sha256
 
 from .extract import safe_extract
 from .registry import Checksum, Dataset, RemoteFile
@@ -59,22 +61,14 @@ def new_hasher(algorithm: str) -> hashlib._Hash:
     return hashlib.new(algorithm)
 
 
-def file_digest(path: str | Path, algorithm: str = "sha256", *, limit: int | None = None) -> str:
-    """Hex digest of a file (of its first ``limit`` bytes when given)."""
-    h = new_hasher(algorithm)
-    left = limit
+def file_digest(path: str | Path, algorithm: str = "sha256") -> str:
+    """Hex digest of a file: sha256 by the project's :func:`~a2sb.io.provenance.file_sha256`,
+    md5 and sha1 (published checksums of some datasets) by :func:`hashlib.file_digest`."""
+    if algorithm == "sha256":
+        return file_sha256(path)
+    new_hasher(algorithm)  # rejects an unsupported algorithm
     with open(path, "rb") as f:
-        while True:
-            n = _CHUNK if left is None else min(_CHUNK, left)
-            if n == 0:
-                break
-            chunk = f.read(n)
-            if not chunk:
-                break
-            h.update(chunk)
-            if left is not None:
-                left -= len(chunk)
-    return h.hexdigest()
+        return hashlib.file_digest(f, algorithm).hexdigest()
 
 
 @dataclass
@@ -107,9 +101,7 @@ def _write_stamp(dest: Path, checksum: Checksum | None, digest: str | None) -> N
         "algorithm": checksum.algorithm if checksum else None,
         "value": digest,
     }
-    tmp = _stamp_path(dest).with_name(_stamp_path(dest).name + ".tmp")
-    tmp.write_text(json.dumps(data))
-    os.replace(tmp, _stamp_path(dest))
+    write_text(_stamp_path(dest), json.dumps(data))
 
 
 def _check_existing(

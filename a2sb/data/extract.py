@@ -18,11 +18,11 @@ import shutil
 import stat
 import tarfile
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from a2sb.errors import InputError
+from a2sb.io.atomic import write_text
 
 MARKER_DIR = ".a2sb-extracted"
 _CHUNK = 1 << 20
@@ -286,30 +286,11 @@ def safe_extract(archive: str | Path, dest: str | Path, *, max_bytes: int) -> li
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     st = archive.stat()
-    marker = _marker(dest, archive)
-    marker.parent.mkdir(parents=True, exist_ok=True)
-    part = marker.with_name(marker.name + ".tmp")
-    part.write_text(
-        json.dumps(
-            {
-                "archive": archive.name,
-                "size": st.st_size,
-                "mtime_ns": st.st_mtime_ns,
-                "members": len(w.names),
-            }
-        )
-    )
-    os.replace(part, marker)
+    record = {
+        "archive": archive.name,
+        "size": st.st_size,
+        "mtime_ns": st.st_mtime_ns,
+        "members": len(w.names),
+    }
+    write_text(_marker(dest, archive), json.dumps(record))
     return w.names
-
-
-def iter_members(archive: str | Path) -> Iterator[str]:
-    """Member names of an archive without extracting (for listings and tests)."""
-    archive = Path(archive)
-    if archive_kind(archive) == "zip":
-        with zipfile.ZipFile(archive) as zf:
-            yield from zf.namelist()
-    else:
-        with tarfile.open(archive, mode="r:*") as tar:
-            for m in tar:
-                yield m.name

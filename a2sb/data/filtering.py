@@ -1,8 +1,8 @@
 """Licence filtering per dataset, and the licence report reviewers read.
 
 The paper trains on permissively licensed items only: NC, ND, SA, unknown (and ``other``)
-licences are dropped (:mod:`a2sb.data.licenses`). Where the licence comes from is the
-registry's ``license`` entry:
+licences are dropped (:mod:`a2sb.data.licences`). Where the licence comes from is the
+registry's ``license`` entry (:attr:`Dataset.licence`):
 
 - ``dataset``: one licence for every item (GTZAN has none, so all of it is dropped as unknown);
 - ``per_item``: a metadata file read by a format-specific reader (FMA ``tracks.csv``,
@@ -15,6 +15,10 @@ Datasets marked ``research_use_only`` (Maestro, CC BY-NC-SA 4.0) never enter the
 
 The report per dataset counts items and hours kept and dropped, by class and by reason;
 :func:`report_table` turns reports into one table (CSV/Markdown) for reviewers.
+
+Files written here keep the published spelling of their fields: ``kept.csv`` has the columns
+``license`` and ``license_class`` (read back by ``a2sb data manifest --kept``), the reports the
+keys ``license_source`` and ``license``; the Python names say "licence".
 """
 
 from __future__ import annotations
@@ -24,16 +28,17 @@ import glob
 import io
 import json
 import re
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from a2sb.errors import InputError
+from a2sb.io.atomic import write_json, write_text
+from a2sb.io.audio import AUDIO_EXTENSIONS
 
-from .licenses import CLASSES, PERMISSIVE, UNKNOWN, LicenseVerdict, classify
-from .manifest import AUDIO_EXTENSIONS, atomic_write_text
+from .licences import CLASSES, PERMISSIVE, UNKNOWN, LicenceVerdict, classify
 from .registry import Dataset
 
 
@@ -44,7 +49,7 @@ class Item:
 
     path: str
     duration: float | None
-    license: str | None
+    licence: str | None
 
 
 @dataclass(frozen=True)
@@ -52,7 +57,7 @@ class Decision:
     """The filter's decision on one item."""
 
     item: Item
-    license_class: str
+    licence_class: str
     reason: str
     kept: bool
 
@@ -89,7 +94,7 @@ def read_fma_tracks(path: str | Path) -> dict[str, tuple[str | None, float | Non
     return out
 
 
-def read_jamendo_licenses(path: str | Path) -> dict[str, str]:
+def read_jamendo_licences(path: str | Path) -> dict[str, str]:
     """MTG-Jamendo ``audio_licenses.txt`` blocks: ``{"NN/ID.mp3": licence line}``."""
     out: dict[str, str] = {}
     current: str | None = None
@@ -132,21 +137,21 @@ def read_json_field(paths: Iterable[str | Path], field: str) -> dict[str, str]:
     return out
 
 
-_LICENSE_TOKEN = re.compile(
+_LICENCE_TOKEN = re.compile(
     r"((?:https?:)?//(?:www\.)?creativecommons\.org/\S+|creativecommons\.org/\S+|"
     r"\bCC[ -]?0\b|\bCC[ -]BY(?:[ -](?:NC|ND|SA))*\b|\bpublic domain\b|Attribution[\w\- ]*)",
     re.IGNORECASE,
 )
 
 
-def read_musan_licenses(paths: Iterable[str | Path]) -> dict[str, str]:
+def read_musan_licences(paths: Iterable[str | Path]) -> dict[str, str]:
     """MUSAN ``LICENSE`` files (format unverified): ``{file stem: licence text}`` for lines
     naming a file stem and a licence; a file-less line applies to its whole directory
     (key ``<dir>/*``)."""
     out: dict[str, str] = {}
     for p in map(Path, paths):
         for line in p.read_text(encoding="utf-8", errors="replace").splitlines():
-            m = _LICENSE_TOKEN.search(line)
+            m = _LICENCE_TOKEN.search(line)
             if not m:
                 continue
             stems = re.findall(r"\bmusic-[\w-]+-\d{4}\b", line)
@@ -157,16 +162,16 @@ def read_musan_licenses(paths: Iterable[str | Path]) -> dict[str, str]:
     return out
 
 
-def read_kaggle_license(path: str | Path) -> str | None:
+def read_kaggle_licence(path: str | Path) -> str | None:
     """The licence name of a Kaggle ``dataset-metadata.json`` (``licenses[0].name``), applied
     to every item of the dataset; None when absent."""
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise InputError(f"{path}: cannot read Kaggle metadata: {exc}") from None
-    licenses = data.get("licenses") if isinstance(data, Mapping) else None
-    if isinstance(licenses, list) and licenses and isinstance(licenses[0], Mapping):
-        name = licenses[0].get("name")
+    licences = data.get("licenses") if isinstance(data, Mapping) else None  # Kaggle's key
+    if isinstance(licences, list) and licences and isinstance(licences[0], Mapping):
+        name = licences[0].get("name")
         return str(name) if name else None
     return None
 
@@ -174,12 +179,12 @@ def read_kaggle_license(path: str | Path) -> str | None:
 # ------------------------------------------------------------------ licence lookup
 
 
-def license_lookup(ds: Dataset, raw_dir: str | Path) -> Callable[[str], str | None]:
+def licence_lookup(ds: Dataset, raw_dir: str | Path) -> Callable[[str], str | None]:
     """A function from an item path (relative to ``raw_dir``) to its licence string."""
     raw_dir = Path(raw_dir)
-    lic = ds.license
+    lic = ds.licence
     if lic.kind == "dataset":
-        return lambda _p: lic.license
+        return lambda _p: lic.licence
     if lic.kind == "none":
         return lambda _p: None
     pattern = str(raw_dir / (lic.metadata_file or ""))
@@ -195,28 +200,28 @@ def license_lookup(ds: Dataset, raw_dir: str | Path) -> Callable[[str], str | No
             tracks.get(str(int(Path(p).stem)), (None, None))[0] if Path(p).stem.isdigit() else None
         )
     if fmt == "jamendo_audio_licenses":
-        table = read_jamendo_licenses(files[0])
+        table = read_jamendo_licences(files[0])
         return lambda p: table.get("/".join(Path(p).parts[-2:]))
     if fmt == "csv_column":
         table = read_csv_column(files[0], lic.key or "", lic.field or "")
         return lambda p: table.get(Path(p).name)
     if fmt == "json_field":
-        table = read_json_field(files, lic.field or "license")
+        table = read_json_field(files, lic.field or "license")  # the metadata's field name
         return lambda p: table.get(Path(p).stem)
     if fmt == "musan_license_files":
-        table = read_musan_licenses(files)
+        table = read_musan_licences(files)
         return lambda p: table.get(Path(p).stem) or table.get(f"{Path(p).parent.name}/*")
     if fmt == "kaggle_metadata":
-        name = read_kaggle_license(files[0])
+        name = read_kaggle_licence(files[0])
         return lambda _p: name
     raise InputError(f"{ds.name}: unknown licence metadata format {fmt!r}")
 
 
 def metadata_durations(ds: Dataset, raw_dir: str | Path) -> dict[str, float]:
     """Durations known from metadata (FMA ``tracks.csv``), keyed like the licence lookup."""
-    if ds.license.format != "fma_tracks_csv":
+    if ds.licence.format != "fma_tracks_csv":
         return {}
-    files = sorted(glob.glob(str(Path(raw_dir) / (ds.license.metadata_file or ""))))
+    files = sorted(glob.glob(str(Path(raw_dir) / (ds.licence.metadata_file or ""))))
     if not files:
         return {}
     return {k: d for k, (_, d) in read_fma_tracks(files[0]).items() if d is not None}
@@ -237,7 +242,7 @@ def discover_items(ds: Dataset, raw_dir: str | Path, *, probe_durations: bool = 
     exts = (f".{container}",) if isinstance(container, str) and container else AUDIO_EXTENSIONS
     pattern = ds.audio_format.get("items_glob")
     candidates = raw_dir.glob(pattern) if isinstance(pattern, str) else raw_dir.rglob("*")
-    lookup = license_lookup(ds, raw_dir)
+    lookup = licence_lookup(ds, raw_dir)
     known = metadata_durations(ds, raw_dir)
     items = []
     for p in sorted(q for q in candidates if q.is_file() and q.suffix.lower() in exts):
@@ -259,25 +264,25 @@ def decide(
     ds: Dataset, item: Item, *, allow_sampling_plus: bool = False, research_use: bool = False
 ) -> Decision:
     """Keep or drop one item of ``ds`` under the permissive policy."""
-    if ds.license.kind == "none":
-        note = ds.license.note or "no usable licence"
+    if ds.licence.kind == "none":
+        note = ds.licence.note or "no usable licence"
         return Decision(item, UNKNOWN, f"no per-item licence: {note}", False)
-    if ds.license.kind == "dataset" and ds.license.license is None:
+    if ds.licence.kind == "dataset" and ds.licence.licence is None:
         return Decision(item, UNKNOWN, "dataset licence unknown", False)
-    verdict: LicenseVerdict = classify(item.license, allow_sampling_plus=allow_sampling_plus)
+    verdict: LicenceVerdict = classify(item.licence, allow_sampling_plus=allow_sampling_plus)
     if ds.research_use_only:
         if research_use:
             return Decision(
-                item, verdict.license_class, f"research-use experiment only: {verdict.reason}", True
+                item, verdict.licence_class, f"research-use experiment only: {verdict.reason}", True
             )
         return Decision(
             item,
-            verdict.license_class,
+            verdict.licence_class,
             f"research-use only, never in the permissive set: {verdict.reason}",
             False,
         )
     return Decision(
-        item, verdict.license_class, verdict.reason, verdict.license_class == PERMISSIVE
+        item, verdict.licence_class, verdict.reason, verdict.licence_class == PERMISSIVE
     )
 
 
@@ -312,16 +317,17 @@ def licence_report(
     by_class: dict[str, list[Decision]] = defaultdict(list)
     by_reason: dict[str, list[Decision]] = defaultdict(list)
     for d in dropped:
-        by_class[d.license_class].append(d)
+        by_class[d.licence_class].append(d)
         by_reason[d.reason].append(d)
     strings: dict[tuple[str, str], list[Decision]] = defaultdict(list)
     for d in decisions:
-        strings[(d.item.license or "", d.license_class)].append(d)
-    source = ds.license.kind
-    if ds.license.kind == "dataset":
-        source += f": {ds.license.license or 'unknown'}"
-    elif ds.license.kind == "per_item":
-        source += f": {ds.license.metadata_file} ({ds.license.field or ds.license.format})"
+        strings[(d.item.licence or "", d.licence_class)].append(d)
+    source = ds.licence.kind
+    if ds.licence.kind == "dataset":
+        source += f": {ds.licence.licence or 'unknown'}"
+    elif ds.licence.kind == "per_item":
+        source += f": {ds.licence.metadata_file} ({ds.licence.field or ds.licence.format})"
+    # the report's keys are a published format (see the module docstring)
     return {
         "dataset": ds.name,
         "role": ds.role,
@@ -384,13 +390,13 @@ def write_report_table(path: str | Path, reports: Iterable[Mapping[str, Any]]) -
     if path.suffix == ".md":
         lines = ["| " + " | ".join(TABLE_COLUMNS) + " |", "|" + "---|" * len(TABLE_COLUMNS)]
         lines += ["| " + " | ".join(str(r[c]) for c in TABLE_COLUMNS) + " |" for r in rows]
-        atomic_write_text(path, "\n".join(lines) + "\n")
+        write_text(path, "\n".join(lines) + "\n")
         return
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=TABLE_COLUMNS, lineterminator="\n")
     w.writeheader()
     w.writerows(rows)
-    atomic_write_text(path, buf.getvalue())
+    write_text(path, buf.getvalue())
 
 
 def write_filter_outputs(
@@ -411,16 +417,16 @@ def write_filter_outputs(
                 [
                     d.item.path,
                     "" if d.item.duration is None else f"{d.item.duration:.6g}",
-                    d.item.license or "",
-                    d.license_class,
+                    d.item.licence or "",
+                    d.licence_class,
                     d.reason,
                 ]
             )
         else:
-            wd.writerow([d.item.path, f"{d.license_class}: {d.reason}"])
-    atomic_write_text(out_dir / "kept.csv", kept.getvalue())
-    atomic_write_text(out_dir / "dropped.csv", dropped.getvalue())
-    atomic_write_text(out_dir / "licence_report.json", json.dumps(report, indent=2) + "\n")
+            wd.writerow([d.item.path, f"{d.licence_class}: {d.reason}"])
+    write_text(out_dir / "kept.csv", kept.getvalue())
+    write_text(out_dir / "dropped.csv", dropped.getvalue())
+    write_json(out_dir / "licence_report.json", report)
 
 
 def read_kept(path: str | Path) -> dict[str, tuple[str, str]]:
@@ -432,8 +438,3 @@ def read_kept(path: str | Path) -> dict[str, tuple[str, str]]:
         ):
             raise InputError(f"{path}: not a kept.csv (needs path, license, license_class)")
         return {row["path"]: (row["license"], row["license_class"]) for row in reader}
-
-
-def class_counts(decisions: Iterable[Decision]) -> Counter:
-    """Items per licence class."""
-    return Counter(d.license_class for d in decisions)

@@ -6,12 +6,15 @@ directory unless absolute; ``duration`` in seconds; ``estimated_true_sr`` in Hz 
 estimated bandwidth, capped at ``sample_rate``; see :mod:`a2sb.data.bandwidth`); ``sha256`` of
 the audio file's bytes. Items that cannot be used go to ``<stem>.dropped.csv`` beside the
 manifest (``path, reason``): unreadable, empty or corrupt audio is listed there, never a crash.
+
+The columns ``license`` and ``license_class`` keep the spelling of the published data (the
+project's own identifiers say "licence"): manifests on disk and :mod:`reports.licences` read
+them by these names.
 """
 
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import math
 import os
@@ -22,9 +25,12 @@ from pathlib import Path
 from typing import Any
 
 from a2sb.errors import InputError
+from a2sb.io.atomic import write_text
+from a2sb.io.audio import AUDIO_EXTENSIONS
+from a2sb.io.provenance import file_sha256
 
 from .bandwidth import SpectrumAccumulator
-from .licenses import CLASSES, classify
+from .licences import CLASSES, classify
 
 COLUMNS = (
     "dataset",
@@ -39,7 +45,6 @@ COLUMNS = (
     "sha256",
 )
 DROPPED_COLUMNS = ("path", "reason")
-AUDIO_EXTENSIONS = (".wav", ".flac", ".mp3", ".ogg", ".aiff", ".aif")
 _SHA = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -47,21 +52,6 @@ def dropped_path(manifest_path: str | Path) -> Path:
     """Where the dropped list of a manifest lives: ``<dir>/<stem>.dropped.csv``."""
     p = Path(manifest_path)
     return p.with_name(p.stem + ".dropped.csv")
-
-
-def atomic_write_text(path: str | Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file in the same directory and ``os.replace``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _fmt_float(x: float) -> str:
@@ -128,7 +118,7 @@ def write_manifest(path: str | Path, rows: Iterable[Mapping[str, Any]]) -> list[
                 r["sha256"],
             ]
         )
-    atomic_write_text(path, buf.getvalue())
+    write_text(path, buf.getvalue())
     return typed
 
 
@@ -170,7 +160,7 @@ def write_dropped(path: str | Path, dropped: Iterable[tuple[str, str]]) -> None:
     w.writerow(DROPPED_COLUMNS)
     for p, reason in dropped:
         w.writerow([p, " ".join(str(reason).split())])
-    atomic_write_text(path, buf.getvalue())
+    write_text(path, buf.getvalue())
 
 
 def read_dropped(path: str | Path) -> list[tuple[str, str]]:
@@ -202,11 +192,8 @@ def probe_audio(path: str | Path, *, block_seconds: float = 30.0) -> AudioFacts:
     import soundfile as sf
 
     path = Path(path)
-    h = hashlib.sha256()
     try:
-        with open(path, "rb") as f:
-            while chunk := f.read(1 << 20):
-                h.update(chunk)
+        sha256 = file_sha256(path)
     except OSError as exc:
         raise InputError(f"unreadable: {exc.strerror or exc}") from None
     if path.stat().st_size == 0:
@@ -231,7 +218,7 @@ def probe_audio(path: str | Path, *, block_seconds: float = 30.0) -> AudioFacts:
         raise InputError(f"corrupt or unsupported audio: {' '.join(str(exc).split())}") from None
     if frames == 0:
         raise InputError("empty audio (0 samples)")
-    return AudioFacts(frames / rate, rate, channels, acc.estimate_true_sr(), h.hexdigest())
+    return AudioFacts(frames / rate, rate, channels, acc.estimate_true_sr(), sha256)
 
 
 def find_audio(
@@ -255,14 +242,14 @@ def build_manifest(
     *,
     dataset: str,
     split: str | Callable[[Path], str],
-    license: str | Callable[[Path], str | None] | None,
-    license_class: Callable[[str | None], str] | None = None,
+    licence: str | Callable[[Path], str | None] | None,
+    licence_class: Callable[[str | None], str] | None = None,
     allowed_classes: Collection[str] | None = ("permissive",),
     progress: bool = True,
 ) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
     """Probe ``files`` and write the manifest and its dropped list atomically.
 
-    ``split`` and ``license`` are values or functions of the file path. Items whose licence
+    ``split`` and ``licence`` are values or functions of the file path. Items whose licence
     class is not in ``allowed_classes`` (None: keep every class, e.g. for the research-use
     Maestro manifest) are dropped before their audio is read. Returns (rows, dropped).
     """
@@ -270,7 +257,7 @@ def build_manifest(
 
     manifest_path = Path(manifest_path)
     base = manifest_path.parent.resolve()
-    to_class = license_class or (lambda text: classify(text).license_class)
+    to_class = licence_class or (lambda text: classify(text).licence_class)
     rows: list[dict[str, Any]] = []
     dropped: list[tuple[str, str]] = []
     for f in tqdm(
@@ -281,7 +268,7 @@ def build_manifest(
         file=None,
     ):
         rel = os.path.relpath(f.resolve(), base)
-        lic = license(f) if callable(license) else license
+        lic = licence(f) if callable(licence) else licence
         lclass = to_class(lic)
         if allowed_classes is not None and lclass not in allowed_classes:
             dropped.append((rel, f"licence class {lclass}: {lic or 'no licence'}"))
@@ -300,6 +287,7 @@ def build_manifest(
                 "sample_rate": facts.sample_rate,
                 "channels": facts.channels,
                 "estimated_true_sr": facts.estimated_true_sr,
+                # published column names (see the module docstring)
                 "license": lic or "",
                 "license_class": lclass,
                 "sha256": facts.sha256,

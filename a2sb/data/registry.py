@@ -30,6 +30,10 @@ Format (YAML)::
         verification: {fact: V | 3P | U}
         notes: [str]
 
+The YAML keys keep the spelling of the published format (``license:``, and ``license`` inside
+it); the Python names say "licence": :attr:`Dataset.licence` is a :class:`LicenceSource`
+whose dataset-level string is :attr:`LicenceSource.licence` (mapped in :func:`_licence`).
+
 Roles: ``finetune`` datasets form the fine-tuning set and are also pre-trained on;
 ``pretrain`` ones are pre-training only; ``test`` ones are evaluation sets; ``modelcard-only``
 ones appear in the official model card but not in the paper.
@@ -51,7 +55,7 @@ UNKNOWN = "unknown"
 ROLES = ("finetune", "pretrain", "test", "modelcard-only")
 ARCHIVE_TYPES = ("zip", "tar", "tar.gz", "split-zip", "none", "unknown")
 CHECKSUM_ALGORITHMS = ("md5", "sha1", "sha256")
-LICENSE_KINDS = ("dataset", "per_item", "none")
+LICENCE_KINDS = ("dataset", "per_item", "none")
 VERIFICATION_TAGS = ("V", "3P", "U")
 FILE_KINDS = ("audio", "metadata", "midi", "checksums", "index", "docs")
 BUILTIN_REGISTRY = "registry.yaml"
@@ -87,7 +91,8 @@ _DATASET_KEYS = {
     "notes",
     "hours",
 }
-_LICENSE_KEYS = {"kind", "license", "source_url", "metadata_file", "field", "format", "key", "note"}
+#: keys of a dataset's ``license:`` mapping in the YAML (published spelling)
+_LICENCE_KEYS = {"kind", "license", "source_url", "metadata_file", "field", "format", "key", "note"}
 
 
 @dataclass(frozen=True)
@@ -117,12 +122,12 @@ class RemoteFile:
 
 
 @dataclass(frozen=True)
-class LicenseSource:
+class LicenceSource:
     """Where items' licences come from: one dataset-level licence, a per-item metadata file, or
-    nothing usable (``none``: e.g. YouTube audio)."""
+    nothing usable (``none``: e.g. YouTube audio). ``licence`` is the YAML key ``license``."""
 
     kind: str
-    license: str | None = None
+    licence: str | None = None
     source_url: str | None = None
     metadata_file: str | None = None
     field: str | None = None
@@ -150,7 +155,7 @@ class Dataset:
     homepage: str | None
     audio_format: Mapping[str, Any]
     files: tuple[RemoteFile, ...]
-    license: LicenseSource
+    licence: LicenceSource  # the YAML key ``license``
     manual: Manual | None = None
     research_use_only: bool = False
     verification: Mapping[str, str] = field(default_factory=dict)
@@ -268,16 +273,17 @@ def _expand_file_set(where: str, data: Mapping[str, Any], default_archive: str) 
     return out
 
 
-def _license(where: str, data: Any) -> LicenseSource:
+def _licence(where: str, data: Any) -> LicenceSource:
+    # The YAML spells its keys "license" (published format); the Python names say "licence".
     if not isinstance(data, Mapping):
         raise InputError(f"{where}: license must be a mapping with a kind")
-    _check_keys(where, data, _LICENSE_KEYS)
+    _check_keys(where, data, _LICENCE_KEYS)
     kind = str(data.get("kind"))
-    if kind not in LICENSE_KINDS:
-        raise InputError(f"{where}: license kind {kind!r} is not one of {', '.join(LICENSE_KINDS)}")
-    lic = LicenseSource(
+    if kind not in LICENCE_KINDS:
+        raise InputError(f"{where}: licence kind {kind!r} is not one of {', '.join(LICENCE_KINDS)}")
+    lic = LicenceSource(
         kind=kind,
-        license=_opt_str(data.get("license")),
+        licence=_opt_str(data.get("license")),
         source_url=_opt_str(data.get("source_url")),
         metadata_file=_opt_str(data.get("metadata_file")),
         field=_opt_str(data.get("field")),
@@ -334,7 +340,7 @@ def _dataset(name: str, data: Any) -> Dataset:
         homepage=_opt_str(data.get("homepage")),
         audio_format={str(k): (None if _unknown(v) else v) for k, v in audio_format.items()},
         files=tuple(files),
-        license=_license(f"{where} license", data.get("license")),
+        licence=_licence(f"{where} license", data.get("license")),
         manual=_manual(f"{where} manual", data.get("manual")),
         research_use_only=bool(data.get("research_use_only", False)),
         verification=_verification(where, data.get("verification")),
@@ -397,14 +403,14 @@ def summary_rows(registry: Mapping[str, Dataset]) -> list[dict[str, str]]:
                 if value is None:
                     unknown.append(f"{f.filename}:{fact}")
         unknown += [f"audio_format.{k}" for k, v in d.audio_format.items() if v is None]
-        if d.license.kind == "dataset" and d.license.license is None:
-            unknown.append("license")
+        if d.licence.kind == "dataset" and d.licence.licence is None:
+            unknown.append("license")  # the YAML key
         verified = sorted(k for k, v in d.verification.items() if v == "V")
         rows.append(
             {
                 "name": d.name,
                 "role": d.role,
-                "license": d.license.license if d.license.kind == "dataset" else d.license.kind,
+                "license": d.licence.licence if d.licence.kind == "dataset" else d.licence.kind,
                 "files": str(len(d.files)),
                 "manual": d.manual.reason if d.manual else "",
                 "verified": ",".join(verified),

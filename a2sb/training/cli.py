@@ -1,13 +1,14 @@
 """``a2sb train`` and ``a2sb bundle`` (registered by :mod:`a2sb.cli`).
 
-::
+A run's config is generated from a profile by the pipeline (``snakemake --cores 1
+results/default/configs/pretrain.json``; fine-tuning runs ``finetune_p<N>_<I>`` carry their
+t-range)::
 
-    a2sb train --config config/train/default-pretrain.yaml --out results/train/pretrain
-    a2sb train --config config/train/default-finetune.yaml --init results/train/pretrain/final.safetensors \\
-               --partition 0 2 --out results/train/finetune-2-0
-    a2sb train --out results/train/pretrain --resume --max-steps 2000     # continue a killed run
-    torchrun --nproc-per-node 8 -m a2sb train --config config/train/paper-pretrain.yaml --out ...
-    a2sb bundle --out results/train/bundle-2.json results/train/finetune-2-0 results/train/finetune-2-1
+    a2sb train --config results/default/configs/pretrain.json --out runs/pretrain
+    a2sb train --config results/default/configs/finetune_p2_0.json --out runs/finetune_p2_0
+    a2sb train --out runs/pretrain --resume --max-steps 2000     # continue a killed run
+    torchrun --nproc-per-node 8 -m a2sb train --config results/paper/configs/pretrain.json --out ...
+    a2sb bundle --out runs/bundle-2.json runs/finetune_p2_0 runs/finetune_p2_1
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ def register_cli(subparsers: argparse._SubParsersAction) -> None:
         "--resume", action="store_true", help="continue the run in --out from its latest checkpoint"
     )
     p.add_argument("--dry-run", action="store_true", help="print the resolved options and exit")
+    p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run_train)
 
@@ -99,7 +101,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
-def resolve(args: argparse.Namespace) -> tuple[TrainConfig, Path]:
+def config_of_args(args: argparse.Namespace) -> tuple[TrainConfig, Path]:
     """The run's config: the file plus CLI overrides; on ``--resume`` without ``--config``, the run
     directory's ``config.json`` plus overrides. A resumed run may change only the bookkeeping keys
     (:data:`RESUMABLE_KEYS`)."""
@@ -138,7 +140,7 @@ def _changed(old: TrainConfig, new: TrainConfig) -> list[str]:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    cfg, out = resolve(args)
+    cfg, out = config_of_args(args)
     if args.dry_run:
         from .distributed import _env_int
 
@@ -155,7 +157,9 @@ def run_train(args: argparse.Namespace) -> int:
         return 0
     from .trainer import train
 
-    summary = train(cfg, out, resume=args.resume, progress=not args.no_progress)
+    summary = train(
+        cfg, out, resume=args.resume, progress=not args.no_progress, threads=args.threads
+    )
     if summary:
         print(
             f"a2sb train: {summary['steps']} steps in {summary['wall_time_s']:.1f} s "

@@ -2,7 +2,8 @@
 
 Every key of :class:`TrainConfig` may appear at the top level of the file; a key that is not a
 field is an error naming the file and the key. Missing keys take the defaults below (the
-paper's optimiser settings). Example (``config/train/ci.yaml``)::
+paper's optimiser settings). The pipeline generates each run's file from a profile
+(``results/<profile>/configs/<run>.json``, see ``workflow/rules/train.smk``). Example::
 
     model: {preset: tiny, dropout: 0.0}    # preset name, ModelConfig dict, or preset + overrides
     stft: {sample_rate: 8000, n_fft: 64, hop_length: 32, win_length: 64, segment_frames: 32}
@@ -21,7 +22,6 @@ absolute in the run's resolved ``config.json``.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import math
 from dataclasses import dataclass, field
@@ -32,7 +32,9 @@ import torch
 import yaml
 
 from ..bridge import partition_boundaries
+from ..config_merge import merge_config
 from ..errors import InputError
+from ..io.provenance import config_hash
 from ..masks import MaskConfig
 from ..network import ModelConfig, build_model, resolve_config
 from ..representation import KINDS, STFTConfig, num_channels
@@ -125,32 +127,22 @@ class TrainConfig:
         """sha256 of the settings that determine the weights (bookkeeping keys left out)."""
         data = {k: v for k, v in self.to_dict().items() if k not in RESUMABLE_KEYS}
         data.pop("description", None)
-        text = json.dumps(data, sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(text.encode()).hexdigest()
+        return config_hash(data)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "config") -> TrainConfig:
-        """Build and validate; unknown keys are an ``InputError`` naming ``source`` and the key."""
+        """Build and validate (:func:`a2sb.config_merge.merge_config` over the defaults); a bad
+        key or value is an ``InputError`` naming ``source`` and the key."""
         if not isinstance(data, dict):
             raise InputError(f"{source}: a training config must be a mapping of keys to values")
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise InputError(
-                f"{source}: unknown key {unknown[0]!r} (known: {', '.join(sorted(known))})"
-            )
         data = dict(data)
-        for key in FLOAT_KEYS & set(data):
-            data[key] = _float(data[key], f"{source}: {key}")
-        for key in BOOL_KEYS & set(data):
-            if not isinstance(data[key], bool):
-                raise InputError(f"{source}: {key} must be true or false, got {data[key]!r}")
-        if "t_range" in data:
-            data["t_range"] = _pair(data["t_range"], f"{source}: t_range")
         for key in ("manifests", "valid_manifests"):
             if isinstance(data.get(key), str):
                 data[key] = [data[key]]
-        cfg = cls(**data)
+        merged = merge_config(dataclasses.asdict(cls()), data, source, opaque=OPAQUE_KEYS,
+                              nullable=("split", "valid_split"))  # fmt: skip
+        merged["t_range"] = _pair(merged["t_range"], f"{source}: t_range")
+        cfg = cls(**merged)
         cfg.validate(source)
         return cfg
 
@@ -233,32 +225,8 @@ class TrainConfig:
             raise bad(f"augment_rolloff must lie in [0, 1], got {self.augment_rolloff}")
 
 
-FLOAT_KEYS = frozenset(
-    {
-        "beta_max",
-        "t_eps",
-        "lr",
-        "weight_decay",
-        "grad_clip",
-        "valid_cutoff_hz",
-        "valid_gap_s",
-        "augment_rolloff",
-    }
-)
-BOOL_KEYS = frozenset({"research_use", "deterministic"})
-
-
-def _float(value: Any, where: str) -> float:
-    """A number; also a numeric string, as YAML 1.1 reads ``1e-3`` (no dot) as a string."""
-    if isinstance(value, bool):
-        raise InputError(f"{where} must be a number, got {value!r}")
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise InputError(f"{where} must be a number, got {value!r}") from None
-    if not math.isfinite(number):
-        raise InputError(f"{where} must be finite, got {value!r}")
-    return number
+#: Keys holding a whole sub-config, checked by its own type (ModelConfig, STFTConfig, MaskConfig).
+OPAQUE_KEYS = ("model", "stft", "masks")
 
 
 def resolve_model(spec: Any) -> ModelConfig:

@@ -7,9 +7,10 @@ number of processes (a rank reads the indices :class:`RankSampler` gives it), an
 position of a run is just its step: a resumed run continues the same stream.
 
 Crops read only the slice they need (``SoundFile.seek`` + ``read``), are downmixed to mono,
-resampled to the model rate with soxr (with a margin of source samples on both sides, trimmed
-after resampling), zero-padded at the end when the file is shorter than a segment, and divided by
-their peak when it exceeds 1 (the crop's peak: a whole file is never decoded for one crop).
+resampled to the model rate by :func:`a2sb.io.audio.resample` (soxr "HQ"; with a margin of
+source samples on both sides, trimmed after resampling), zero-padded at the end when the file
+is shorter than a segment, and divided by their peak when it exceeds 1 (the crop's peak: a
+whole file is never decoded for one crop).
 A file that is missing, unreadable, truncated, empty or holds NaN/Inf is skipped: the item draws
 another file from its own generator and reports ``(path, reason)``; it is never silently
 replaced by anything else. Files whose true rate is below ``masks.min_true_sr`` are dropped when
@@ -29,11 +30,11 @@ from typing import Any
 
 import numpy as np
 import soundfile as sf
-import soxr
 import torch
 from torch.utils.data import Dataset, Sampler
 
 from ..errors import InputError
+from ..io.audio import resample
 from ..masks import MaskConfig, quality_mask, sample_training_mask
 from ..representation import STFTConfig, num_channels
 
@@ -177,7 +178,7 @@ def read_crop(path: str, target_sr: int, n_samples: int, position: float) -> tup
     if not np.all(np.isfinite(mono)):
         raise BadAudio(NONFINITE, path)
     if not same:
-        resampled = soxr.resample(mono, rate, target_sr, quality="HQ")
+        resampled = resample(mono, rate, target_sr)
         offset = round((start - lo) * target_sr / rate)
         mono = resampled[offset : offset + n_samples].astype(np.float32)
     if mono.shape[0] < n_samples:  # a file shorter than a segment: zero-pad at the end

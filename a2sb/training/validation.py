@@ -17,10 +17,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..bridge import BridgeSchedule
-from ..masks import apply_mask, bandwidth_mask, gap_mask
-from ..representation import STFTConfig, decode, encode
+from ..masks import bandwidth_mask, gap_mask
+from ..representation import decode, encode
 from ..sampler import sample
+from .objective import BridgeSpec
 
 LSD_EPS = 1e-12
 VALID_SEED = 1234
@@ -49,22 +49,18 @@ class Validator:
     def __init__(
         self,
         waves: Sequence[np.ndarray],
-        stft: STFTConfig,
-        kind: str,
-        schedule: BridgeSchedule,
-        fill_std: float,
+        spec: BridgeSpec,
+        *,
         t_range: tuple[float, float],
         cutoff_hz: float,
         gap_s: float,
         n_steps: int,
         device: torch.device,
         batch: int = 4,
-        fill_prior: str = "noise",
     ) -> None:
         self.waves = [np.asarray(w, dtype=np.float32) for w in waves]
-        self.stft, self.kind, self.schedule, self.fill_std = stft, kind, schedule, fill_std
-        self.n_steps, self.device, self.batch = n_steps, device, max(1, batch)
-        self.fill_prior = fill_prior
+        self.spec, self.n_steps, self.device, self.batch = spec, n_steps, device, max(1, batch)
+        stft = spec.stft
         n_frames = stft.segment_frames
         duration = stft.segment_samples / stft.sample_rate
         gap = min(gap_s, duration / 2)  # a gap longer than half the segment leaves no context
@@ -91,21 +87,22 @@ class Validator:
             model.train(was_training)
 
     def _run(self, model: nn.Module) -> dict[str, float]:
-        cfg, dev = self.stft, self.device
+        spec, cfg, dev = self.spec, self.spec.stft, self.device
+        schedule, kind = spec.schedule, spec.kind
         wave = torch.from_numpy(np.stack(self.waves)).to(dev)  # [S, L]
-        x0 = encode(wave, cfg, self.kind)  # [S, C, N, W]
+        x0 = encode(wave, cfg, kind)  # [S, C, N, W]
         gen = torch.Generator().manual_seed(VALID_SEED)
         out: dict[str, float] = {}
         losses = []
         for task, mask in self.masks.items():
             m = mask.to(dev)
             fill = torch.randn(x0.shape, generator=gen).to(dev)
-            x1 = apply_mask(x0, m, self.fill_std, fill, prior=self.fill_prior, rho=cfg.rho)
+            x1 = spec.masks.degrade(x0, m, fill, rho=cfg.rho)
             # eq. 10 at fixed times and noise
             for t in self.times:
                 z = torch.randn(x0.shape, generator=gen).to(dev)
-                diff = self.schedule.marginal(torch.zeros_like(x0), x1 - x0, t, z)
-                target = diff / self.schedule.sigma(t, diff)
+                diff = schedule.marginal(torch.zeros_like(x0), x1 - x0, t, z)
+                target = diff / schedule.sigma(t, diff)
                 pred = self._eps(model, x0 + diff, t)
                 w = m.expand_as(pred)
                 losses.append(float(((pred - target) ** 2 * w).sum() / w.sum().clamp_min(1)))
@@ -114,12 +111,12 @@ class Validator:
                 lambda x_t, t: self._eps(model, x_t, t),
                 x1,
                 m,
-                self.schedule,
+                schedule,
                 self.n_steps,
                 generator=gen,
             )
-            restored = decode(x_hat, cfg, wave.shape[-1], self.kind).cpu().numpy()
-            degraded = decode(x0 * (1 - m), cfg, wave.shape[-1], self.kind).cpu().numpy()
+            restored = decode(x_hat, cfg, wave.shape[-1], kind).cpu().numpy()
+            degraded = decode(x0 * (1 - m), cfg, wave.shape[-1], kind).cpu().numpy()
             ref = wave.cpu().numpy()
             out[f"lsd_{task}"] = float(
                 np.mean([lsd(r, e, cfg.sample_rate) for r, e in zip(ref, restored)])

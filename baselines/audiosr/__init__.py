@@ -16,6 +16,8 @@ raises ``BaselineError("AudioSR weights not provided: ...")``. The environment's
 Options of :func:`load`: ``weights``, ``python``, ``steps`` (DDIM steps, 50 as the package's
 command line), ``seed`` (42), ``guidance_scale`` (3.5), ``device`` ("auto"), ``chunk_s`` (10.24),
 ``overlap_s`` (0.5), ``threads`` (0: torch's default).
+
+Its task (bandwidth extension only) is listed in :mod:`baselines.registry`.
 """
 
 from __future__ import annotations
@@ -26,18 +28,10 @@ from typing import Any
 from ..interface import BaselineError
 from .adapter import AudioSRRestorer, band_rms, find_python, find_weights, level_match
 
-TASKS = ("bandwidth-extension",)
 
-
-def train(
-    config: dict[str, Any],
-    out_dir: Path,
-    *,
-    manifests: list[str],
-    threads: int | None = None,
-    source: str = "config",
-) -> dict[str, Any]:
-    """AudioSR is used as published: there is nothing to train."""
+def train(*args: Any, **kwargs: Any) -> dict[str, Any]:
+    """AudioSR is used as published: there is nothing to train (the registry lists it as
+    pretrained, so ``python -m baselines train`` never calls this)."""
     raise BaselineError("AudioSR is a pretrained baseline, used as published: nothing to train")
 
 
@@ -59,4 +53,4 @@ def load(checkpoint: Path | None = None, options: dict[str, Any] | None = None) 
     )
 
 
-__all__ = ["TASKS", "AudioSRRestorer", "band_rms", "level_match", "load", "train"]
+__all__ = ["AudioSRRestorer", "band_rms", "level_match", "load", "train"]

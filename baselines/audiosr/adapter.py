@@ -30,7 +30,9 @@ from typing import Any
 
 import numpy as np
 import soundfile as sf
-import soxr
+
+from a2sb.io.audio import fit_length, resample
+from a2sb.tasks import Task
 
 from ..common import overlap_add
 from ..interface import BaselineError, Degradation, per_channel
@@ -72,17 +74,6 @@ def level_match(
     ref, out = band_rms(reference[:n], rate, cutoff_hz), band_rms(output[:n], rate, cutoff_hz)
     gain = ref / out if out > 1e-12 else 1.0
     return (np.asarray(output, dtype=np.float64) * gain).astype(np.float32)
-
-
-def _fit(x: np.ndarray, n: int) -> np.ndarray:
-    return x[:n] if len(x) >= n else np.pad(x, (0, n - len(x)))
-
-
-def _resample(x: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
-    if rate_in == rate_out:
-        return np.asarray(x, dtype=np.float32)
-    y = soxr.resample(np.asarray(x, dtype=np.float64), rate_in, rate_out, quality="HQ")
-    return _fit(y, round(len(x) * rate_out / rate_in)).astype(np.float32)
 
 
 def find_weights(value: str | os.PathLike[str] | None) -> Path:
@@ -222,17 +213,17 @@ class AudioSRRestorer:
             out, rate = sf.read(dst, dtype="float32")
         if rate != RATE:
             raise BaselineError(f"AudioSR runner wrote {rate} Hz, expected {RATE}")
-        return _fit(np.asarray(out).reshape(-1), len(x48))
+        return fit_length(np.asarray(out).reshape(-1), len(x48))
 
     def restore(self, audio: np.ndarray, sample_rate: int, degradation: Degradation) -> np.ndarray:
         degradation.check(audio, sample_rate)
-        if degradation.task != "bandwidth-extension":
+        if degradation.task is not Task.BANDWIDTH_EXTENSION:
             raise BaselineError("AudioSR does bandwidth extension only")
         cutoff = float(degradation.cutoff_hz)  # type: ignore[arg-type]
         dtype = audio.dtype if np.issubdtype(audio.dtype, np.floating) else np.float32
 
         def channel(x: np.ndarray) -> np.ndarray:
-            x48 = _resample(x, sample_rate, RATE)
+            x48 = resample(x, sample_rate, RATE)
 
             def chunk_fn(chunk: np.ndarray, start: int) -> np.ndarray:
                 if not np.any(chunk):
@@ -243,7 +234,7 @@ class AudioSRRestorer:
 
             segment = min(self.chunk, len(x48))  # a short file is one call of its own length
             out48 = overlap_add(x48, segment, min(self.overlap, segment // 2), chunk_fn)
-            out = _fit(_resample(out48, RATE, sample_rate), len(x))
+            out = fit_length(resample(out48, RATE, sample_rate), len(x))
             return level_match(out, x, sample_rate, cutoff)
 
         return per_channel(np.asarray(audio, dtype=np.float32), channel).astype(dtype)

@@ -28,20 +28,15 @@ class Identity:
         return np.array(audio, copy=True)
 
 
+#: name -> implementation (their tasks and labels: :mod:`baselines.registry`).
 METHODS = {
     "degraded": Identity,
     "sbr": SpectralBandReplication,
     "burg": BurgInpainting,
 }
-TASKS_OF = {
-    "degraded": ("bandwidth-extension", "inpainting"),
-    "sbr": ("bandwidth-extension",),
-    "burg": ("inpainting",),
-}
 
 __all__ = [
     "METHODS",
-    "TASKS_OF",
     "BurgInpainting",
     "Identity",
     "SpectralBandReplication",

@@ -38,7 +38,12 @@ Where we deviate:
 - Long files: segments of at most ``sampler.segment_s`` with cross-fades (the network is fully
   convolutional, so restoration segments may be longer than training crops).
 
-Protocol (:mod:`baselines.learned`): :data:`TASKS`, :func:`train`, :func:`load`.
+Training runs through the shared loop (:mod:`a2sb.training.loop`): clipping, EMA, ``log.csv``,
+step checkpoints and resume are the loop's; :mod:`.train` supplies the crops, the noise and the
+EDM loss.
+
+Protocol of a learned baseline (its tasks are listed in :mod:`baselines.registry`):
+:func:`train`, :func:`load`.
 """
 
 from __future__ import annotations
@@ -48,21 +53,35 @@ from typing import Any
 
 from ..interface import BaselineError
 
-TASKS = ("bandwidth-extension", "inpainting")
+
+def full_config(config: dict[str, Any] | None, source: str = "config") -> dict[str, Any]:
+    """``config`` over the defaults, validated (:func:`.config.full_config`)."""
+    from .config import full_config as _full_config
+
+    return _full_config(config, source)
 
 
 def train(
     config: dict[str, Any],
-    out_dir: Path,
+    out_dir: str | Path,
     *,
     manifests: list[str],
     threads: int | None = None,
     source: str = "config",
+    resume: bool = False,
+    progress: bool = True,
 ) -> dict[str, Any]:
-    """Train into ``out_dir`` (``final.safetensors`` + sidecar); see :mod:`.train`."""
-    from .train import train as _train
+    """Train from the CSV manifests into ``out_dir`` (:mod:`.train`); returns the loop's summary
+    (also ``out_dir/summary.json``). A fresh run into a folder holding checkpoints is refused
+    unless ``resume``; ``source`` names the config in error messages."""
+    from ..common import train_baseline
+    from .train import METHOD, CQTDiffTraining, training_crops
 
-    return _train(config, out_dir, manifests=manifests, threads=threads, source=source)
+    cfg = full_config(config, source)
+    manifests = list(manifests)
+    crops = training_crops(cfg, manifests)
+    return train_baseline(lambda: CQTDiffTraining(cfg, manifests, crops), cfg, out_dir,
+                          name=METHOD, threads=threads, resume=resume, progress=progress)  # fmt: skip
 
 
 def load(checkpoint: Path | None, options: dict[str, Any] | None = None):  # noqa: ANN201
@@ -71,8 +90,10 @@ def load(checkpoint: Path | None, options: dict[str, Any] | None = None):  # noq
     ``options``: ``steps`` and ``seed`` (default: the checkpoint's ``sampler`` section),
     ``device`` (default: CUDA when available); other options are ignored.
     """
-    from ..common import load_weights, sidecar_of
-    from .config import resolve
+    from a2sb.checkpoint import sidecar_path
+
+    from ..common import load_state, load_weights
+    from .config import full_config
     from .network import build_network
     from .restore import CQTDiffRestorer
 
@@ -80,19 +101,15 @@ def load(checkpoint: Path | None, options: dict[str, Any] | None = None):  # noq
         raise BaselineError("cqtdiff needs a checkpoint (train one with python -m baselines train)")
     options = dict(options or {})
     state, sidecar = load_weights(checkpoint, "cqtdiff")
-    config = resolve(sidecar.get("config"), source=str(sidecar_of(checkpoint)))
+    side = sidecar_path(Path(checkpoint))
+    config = full_config(sidecar.get("config"), source=str(side))
     if config["diffusion"]["sigma_data"] is None:
-        raise BaselineError(f"{sidecar_of(checkpoint)}: the config has no sigma_data")
+        raise BaselineError(f"{side}: the config has no sigma_data")
     import torch
 
     net = build_network(config)
-    try:
-        net.load_state_dict(state)
-    except RuntimeError as exc:
-        first = str(exc).splitlines()[0]
-        raise BaselineError(f"{checkpoint}: weights do not match the config ({first})") from None
-    steps, seed = options.get("steps"), options.get("seed")
-    if steps is not None and int(steps) < 1:
-        raise BaselineError(f"--steps must be positive, got {steps}")
+    load_state(net, state, checkpoint)
     device = options.get("device") or ("cuda" if torch.cuda.is_available() else "cpu")
-    return CQTDiffRestorer(net.to(device), config, steps=steps, seed=seed)
+    return CQTDiffRestorer(
+        net.to(device), config, steps=options.get("steps"), seed=options.get("seed")
+    )

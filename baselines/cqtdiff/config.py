@@ -1,16 +1,20 @@
-"""CQTDiff configuration: defaults (the default CPU profile), validation and resolution.
+"""CQTDiff configuration: defaults (the default CPU profile) and :func:`full_config`.
 
 A config is a mapping with the top-level keys ``seed``, ``sample_rate`` and the sections
 ``model``, ``diffusion``, ``train`` and ``sampler`` (see :data:`DEFAULTS`); missing keys take the
-defaults, unknown ones are a :class:`BaselineError` naming the config file and the key.
+defaults, unknown ones are a :class:`BaselineError` naming the config file and the key. The
+``train`` section holds the shared training loop's keys (:data:`baselines.common.LOOP_DEFAULTS`)
+next to CQTDiff's own.
 """
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from typing import Any
 
+from a2sb.config_merge import require
+
+from ..common import LOOP_DEFAULTS, resolve_config
 from ..interface import BaselineError
 
 #: Every key with its default-profile value.
@@ -36,19 +40,20 @@ DEFAULTS: dict[str, Any] = {
         "p_std": 1.2,
     },
     "train": {
-        "segment_s": 1.0,  # crop length (rounded up to the CQT quantum)
-        "batch_size": 4,
+        **LOOP_DEFAULTS,  # steps, batch_size, grad_clip, ema, log_every, checkpoint_every, ...
         "steps": 400,
+        "batch_size": 4,
+        "grad_clip": 1.0,
+        "ema": 0.99,  # EMA decay of the weights written to final.safetensors; None: no EMA
+        "log_every": 25,
+        "checkpoint_every": 100,  # resumable step checkpoints every N steps (and at the end)
+        "keep_checkpoints": 2,
+        "segment_s": 1.0,  # crop length (rounded up to the CQT quantum)
         "optimizer": "adam",  # "adam" or "adamw"
         "lr": 5.0e-4,
         "weight_decay": 0.0,
         "betas": [0.9, 0.999],
-        "grad_clip": 1.0,
-        "ema": 0.99,  # EMA decay of the weights written to final.safetensors; None: no EMA
         "sigma_data_crops": 32,  # crops used to estimate sigma_data
-        "log_every": 25,
-        "checkpoint_every": 0,  # resumable step checkpoints every N steps (0: none)
-        "max_wall_s": None,  # stop early after this many seconds (None: no limit)
     },
     "sampler": {
         "steps": 6,  # Heun steps (the paper: 35)
@@ -66,88 +71,38 @@ DEFAULTS: dict[str, Any] = {
     },
 }
 
-_CHOICES = {
-    ("diffusion", "train_sigma"): ("rho", "lognormal"),
-    ("train", "optimizer"): ("adam", "adamw"),
+CHOICES = {
+    "diffusion.train_sigma": ("rho", "lognormal"),
+    "train.optimizer": ("adam", "adamw"),
 }
 
 
-def _check_type(value: Any, default: Any, name: str, source: str) -> None:
-    def bad(kind: str) -> BaselineError:
-        return BaselineError(f"{source}: {name} must be {kind}, got {value!r}")
-
-    if default is None:
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
-            raise bad("a number or null")
-    elif isinstance(default, bool):
-        if not isinstance(value, bool):
-            raise bad("true or false")
-    elif isinstance(default, int):
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise bad("an integer")
-    elif isinstance(default, float):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise bad("a number")
-    elif isinstance(default, str):
-        if not isinstance(value, str):
-            raise bad("a string")
-    elif isinstance(default, list):
-        if not isinstance(value, list) or not all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) for v in value
-        ):
-            raise bad("a list of numbers")
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def resolve(config: Mapping[str, Any] | None, source: str = "config") -> dict[str, Any]:
-    """Defaults overlaid with ``config``, validated; a :class:`BaselineError` on a bad key."""
-    out = copy.deepcopy(DEFAULTS)
-    config = dict(config or {})
-    for key, value in config.items():
-        if key not in DEFAULTS:
-            raise BaselineError(
-                f"{source}: unknown key {key!r} (known: {', '.join(sorted(DEFAULTS))})"
-            )
-        if isinstance(DEFAULTS[key], dict):
-            if value is None:
-                continue
-            if not isinstance(value, Mapping):
-                raise BaselineError(f"{source}: {key} must be a mapping")
-            for sub, v in value.items():
-                if sub not in DEFAULTS[key]:
-                    known = ", ".join(sorted(DEFAULTS[key]))
-                    raise BaselineError(f"{source}: unknown key '{key}.{sub}' (known: {known})")
-                _check_type(v, DEFAULTS[key][sub], f"{key}.{sub}", source)
-                choices = _CHOICES.get((key, sub))
-                if choices and v not in choices:
-                    raise BaselineError(
-                        f"{source}: {key}.{sub} must be one of {choices}, got {v!r}"
-                    )
-                out[key][sub] = copy.deepcopy(v)
-        else:
-            _check_type(value, DEFAULTS[key], key, source)
-            out[key] = value
+def full_config(config: Mapping[str, Any] | None, source: str = "config") -> dict[str, Any]:
+    """``config`` over :data:`DEFAULTS`, validated; a :class:`BaselineError` naming ``source``
+    on an unknown key or a bad value."""
+    out = resolve_config(DEFAULTS, config, source, choices=CHOICES)
+
+    def check(condition: bool, message: str) -> None:
+        require(condition, source, message, error=BaselineError)
+
+    sigma_data = out["diffusion"]["sigma_data"]
+    check(sigma_data is None or _is_number(sigma_data),
+          f"diffusion.sigma_data must be a number or null, got {sigma_data!r}")  # fmt: skip
+    for name in ("model.channels", "model.dilations", "train.betas"):
+        section, key = name.split(".")
+        value = out[section][key]
+        check(all(_is_number(v) for v in value), f"{name} must be a list of numbers, got {value!r}")
     m = out["model"]
-    if len(m["channels"]) != m["depth"] + 1:
-        raise BaselineError(
-            f"{source}: model.channels needs depth + 1 = {m['depth'] + 1} entries, "
-            f"got {len(m['channels'])}"
-        )
-    if m["depth"] < 1 or m["bins_per_octave"] < 2 or not m["dilations"]:
-        raise BaselineError(f"{source}: model needs depth >= 1, bins_per_octave >= 2, dilations")
-    positive = [
-        ("train", "segment_s"),
-        ("train", "batch_size"),
-        ("sampler", "steps"),
-        ("sampler", "segment_s"),
-        ("diffusion", "sigma_min"),
-        ("diffusion", "sigma_max"),
-    ]
-    for sec, key in positive:
-        if not out[sec][key] > 0:
-            raise BaselineError(f"{source}: {sec}.{key} must be positive")
-    if out["train"]["steps"] < 0:
-        raise BaselineError(f"{source}: train.steps must be >= 0")
-    ema = out["train"]["ema"]
-    if ema is not None and not 0 <= ema < 1:
-        raise BaselineError(f"{source}: train.ema must lie in [0, 1) or be null")
+    check(len(m["channels"]) == m["depth"] + 1,
+          f"model.channels needs depth + 1 = {m['depth'] + 1} entries, got {len(m['channels'])}")  # fmt: skip
+    check(m["depth"] >= 1 and m["bins_per_octave"] >= 2 and bool(m["dilations"]),
+          "model needs depth >= 1, bins_per_octave >= 2, dilations")  # fmt: skip
+    for name in ("train.segment_s", "train.batch_size", "sampler.steps", "sampler.segment_s",
+                 "diffusion.sigma_min", "diffusion.sigma_max"):  # fmt: skip
+        section, key = name.split(".")
+        check(out[section][key] > 0, f"{name} must be positive")
     return out

@@ -219,11 +219,6 @@ class NSGT(torch.nn.Module):
             self._cast[key] = (wins, self.inv_w.to(dtype))
         return self._cast[key]
 
-    @property
-    def redundancy(self) -> float:
-        """Real numbers out per sample in: ``2 sum_j R_j M_j / L``."""
-        return 2 * sum(r * m for r, m in self.shapes) / self.length
-
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         if x.shape[-1] != self.length:
             raise ValueError(f"CQT: expected length {self.length}, got {x.shape[-1]}")

@@ -22,9 +22,11 @@ rho-schedule and the stochastic second-order Heun sampler.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -44,6 +46,21 @@ class EDM:
     rho_train: float = 10.0
     p_mean: float = -1.2
     p_std: float = 1.2
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> EDM:
+        """The EDM of a resolved config's ``diffusion`` section (``sigma_data`` set)."""
+        d = config["diffusion"]
+        return cls(
+            sigma_data=float(d["sigma_data"]),
+            sigma_min=float(d["sigma_min"]),
+            sigma_max=float(d["sigma_max"]),
+            rho=float(d["rho"]),
+            train_sigma=str(d["train_sigma"]),
+            rho_train=float(d["rho_train"]),
+            p_mean=float(d["p_mean"]),
+            p_std=float(d["p_std"]),
+        )
 
     def __post_init__(self) -> None:
         if not 0 < self.sigma_min < self.sigma_max:
@@ -97,6 +114,14 @@ class EDM:
         a, b = self.sigma_max ** (1 / r), self.sigma_min ** (1 / r)
         s = (a + i / max(steps - 1, 1) * (b - a)) ** r
         return torch.cat([s, torch.zeros(1, dtype=torch.float64)])
+
+
+def seeded_generator(*keys: int) -> torch.Generator:
+    """A CPU generator seeded by the integers ``keys`` (e.g. ``(seed, step)``), mixed by
+    :class:`numpy.random.SeedSequence`: training noise and sampling noise are pure functions
+    of their keys."""
+    state = np.random.SeedSequence([int(k) for k in keys]).generate_state(2, dtype=np.uint32)
+    return torch.Generator().manual_seed(int(state[0]) << 32 | int(state[1]))
 
 
 @dataclass(frozen=True)

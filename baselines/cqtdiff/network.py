@@ -189,7 +189,7 @@ def count_parameters(model: nn.Module) -> int:
 
 
 def build_network(config: dict) -> CQTDiffNet:
-    """The network of a resolved config (:func:`baselines.cqtdiff.config.resolve`)."""
+    """The network of a resolved config (:func:`baselines.cqtdiff.config.full_config`)."""
     m = config["model"]
     return CQTDiffNet(
         int(config["sample_rate"]),

@@ -1,14 +1,15 @@
 """The CQTDiff restorer: guided EDM sampling of segments at the model's rate.
 
-Per channel (:func:`baselines.interface.per_channel`): resample to the model rate (soxr, "HQ"),
-restore, resample back, then keep what is known exactly:
+Per channel (:func:`baselines.interface.per_channel`): resample to the model rate
+(:func:`a2sb.io.audio.resample`, soxr "HQ"), restore, resample back, then keep what is known
+exactly:
 
 - bandwidth extension: the file is cut into segments of at most ``sampler.segment_s`` (a file up
   to that long is one segment; longer ones overlap by ``sampler.overlap_s`` with raised-cosine
   cross-fades, :func:`baselines.common.overlap_add`), each sampled with guidance by the FFT
   brick-wall low-pass (:func:`.guidance.lowpass`). Finally the output's band below the cutoff is
-  replaced by the input's (one FFT over the whole file, at the input's rate), as
-  :mod:`baselines.classical.sbr` does: every method keeps the known band alike.
+  replaced by the input's (one FFT over the whole file, at the input's rate), with
+  :func:`baselines.common.keep_band_below`: every method keeps the known band alike.
 - inpainting: each gap plus ``sampler.context_s`` of known audio on both sides (regions merged
   when they touch) is restored as above with the gap mask (guidance and data consistency); the
   output equals the input exactly outside the gaps (gap samples pasted at the input's rate).
@@ -19,37 +20,17 @@ Sampling noise is seeded by ``(sampler.seed, channel, region start, segment star
 from __future__ import annotations
 
 import itertools
-from typing import Any
 
 import numpy as np
-import soxr
 import torch
 
-from ..common import overlap_add
+from a2sb.io.audio import fit_length, resample
+from a2sb.tasks import Task
+
+from ..common import LearnedRestorer, keep_band_below, overlap_add
 from ..interface import BaselineError, Degradation, per_channel
-from .edm import EDM, Churn, heun_sample
+from .edm import EDM, Churn, heun_sample, seeded_generator
 from .guidance import GuidedDenoiser, Operator, lowpass, masking
-from .network import CQTDiffNet
-
-
-def _fit(x: np.ndarray, n: int) -> np.ndarray:
-    return x[:n] if len(x) >= n else np.pad(x, (0, n - len(x)))
-
-
-def _resample(x: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
-    if rate_in == rate_out:
-        return np.asarray(x, dtype=np.float32)
-    y = soxr.resample(np.asarray(x, dtype=np.float64), rate_in, rate_out, quality="HQ")
-    return _fit(y, round(len(x) * rate_out / rate_in)).astype(np.float32)
-
-
-def replace_low_band(out: np.ndarray, known: np.ndarray, rate: int, cutoff_hz: float) -> np.ndarray:
-    """``out`` with its rfft bins below ``cutoff_hz`` replaced by those of ``known`` (``[L]``)."""
-    n = len(out)
-    spec_out, spec_in = np.fft.rfft(out.astype(np.float64)), np.fft.rfft(known.astype(np.float64))
-    below = np.fft.rfftfreq(n, 1.0 / rate) < cutoff_hz
-    spec_out[below] = spec_in[below]
-    return np.fft.irfft(spec_out, n=n)
 
 
 def gap_regions(gaps: list[tuple[int, int]], length: int, context: int) -> list[tuple[int, int]]:
@@ -66,40 +47,24 @@ def gap_regions(gaps: list[tuple[int, int]], length: int, context: int) -> list[
     return [(lo, hi) for lo, hi in regions]
 
 
-class CQTDiffRestorer:
-    """``restore(audio [L] or [C, L], rate, degradation)`` with a trained CQTDiff model."""
+class CQTDiffRestorer(LearnedRestorer):
+    """``restore(audio [L] or [C, L], rate, degradation)`` with a trained CQTDiff model
+    (``steps``/``seed`` default to the config's ``sampler`` section)."""
 
     name = "cqtdiff"
+    sampler_section = "sampler"
 
-    def __init__(
-        self,
-        net: CQTDiffNet,
-        config: dict[str, Any],
-        steps: int | None = None,
-        seed: int | None = None,
-    ) -> None:
-        self.device = next(net.parameters()).device
-        self.net = net.eval()
+    def configure(self) -> None:
         for p in self.net.parameters():  # guidance needs gradients w.r.t. the input only
             p.requires_grad_(False)
-        self.config = config
-        s = config["sampler"]
-        self.rate = int(config["sample_rate"])
-        self.edm = EDM(
-            sigma_data=float(config["diffusion"]["sigma_data"]),
-            sigma_min=float(config["diffusion"]["sigma_min"]),
-            sigma_max=float(config["diffusion"]["sigma_max"]),
-            rho=float(config["diffusion"]["rho"]),
-        )
-        self.steps = int(steps if steps is not None else s["steps"])
-        self.seed = int(seed if seed is not None else s["seed"])
-        if self.steps < 1:
-            raise BaselineError(f"steps must be positive, got {self.steps}")
+        s = self.config["sampler"]
+        self.rate = int(self.config["sample_rate"])
+        self.edm = EDM.from_config(self.config)
         self.churn = Churn(
             float(s["s_churn"]), float(s["s_noise"]), float(s["s_tmin"]), float(s["s_tmax"])
         )
         self.xi = float(s["xi"])
-        self.max_segment = net.layout.fit_length(round(float(s["segment_s"]) * self.rate))
+        self.max_segment = self.net.layout.fit_length(round(float(s["segment_s"]) * self.rate))
         self.overlap = round(float(s["overlap_s"]) * self.rate)
         self.context = round(float(s["context_s"]) * self.rate)
 
@@ -113,8 +78,7 @@ class CQTDiffRestorer:
         """One segment ``y [n]`` (n a multiple of the CQT quantum) -> restored ``[n]``."""
         yt = torch.from_numpy(np.asarray(y, dtype=np.float32))[None].to(self.device)
         guided = GuidedDenoiser(self.denoise, operator, yt, self.xi, consistency)
-        state = np.random.SeedSequence([self.seed, *seed]).generate_state(2, dtype=np.uint32)
-        gen = torch.Generator().manual_seed(int(state[0]) << 32 | int(state[1]))
+        gen = seeded_generator(self.seed, *seed)
         sigmas = self.edm.schedule(self.steps)
         x = heun_sample(guided, tuple(yt.shape), sigmas, self.churn, gen, device=self.device)
         return x[0].cpu().numpy()
@@ -167,7 +131,7 @@ class CQTDiffRestorer:
     # -- the interface -------------------------------------------------------------------------
     def restore(self, audio: np.ndarray, sample_rate: int, degradation: Degradation) -> np.ndarray:
         degradation.check(audio, sample_rate)
-        if degradation.task == "bandwidth-extension" and degradation.cutoff_hz >= self.rate / 2:  # type: ignore[operator]
+        if degradation.task is Task.BANDWIDTH_EXTENSION and degradation.cutoff_hz >= self.rate / 2:  # type: ignore[operator]
             raise BaselineError(
                 f"cutoff {degradation.cutoff_hz:g} Hz is at or above the model's Nyquist ({self.rate / 2:g} Hz)"
             )
@@ -183,13 +147,14 @@ class CQTDiffRestorer:
     def _channel(
         self, x: np.ndarray, rate: int, degradation: Degradation, channel: int
     ) -> np.ndarray:
-        y = _resample(x, rate, self.rate)
-        if degradation.task == "bandwidth-extension":
+        """One channel ``x [L]`` (float32) at ``rate`` -> restored ``[L]`` float32."""
+        y = resample(x, rate, self.rate)
+        if degradation.task is Task.BANDWIDTH_EXTENSION:
             cutoff = float(degradation.cutoff_hz)  # type: ignore[arg-type]
-            restored = _fit(_resample(self._bwe(y, cutoff, channel), self.rate, rate), len(x))
-            return replace_low_band(restored, x, rate, cutoff).astype(np.float32)
+            restored = fit_length(resample(self._bwe(y, cutoff, channel), self.rate, rate), len(x))
+            return keep_band_below(restored, x, rate, cutoff).astype(np.float32)
         gaps = degradation.gap_samples(self.rate)
-        restored = _fit(_resample(self._inpaint(y, gaps, channel), self.rate, rate), len(x))
+        restored = fit_length(resample(self._inpaint(y, gaps, channel), self.rate, rate), len(x))
         out = np.array(x, dtype=np.float32, copy=True)
         for a, b in degradation.gap_samples(rate):
             out[max(a, 0) : max(b, 0)] = restored[max(a, 0) : max(b, 0)]

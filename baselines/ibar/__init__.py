@@ -20,8 +20,10 @@ What we reproduce.
   mel concatenated on the channel axis with the noisy mel; conditioned on time + instruction.
 - Loss and sampler: OT conditional flow matching, Euler or midpoint ODE (:mod:`.flow`).
 - Training data: the project's manifests; each crop degraded on the fly exactly as the
-  evaluation degrades its inputs (soxr round trip through ``2 f_c``; zeroed gap), task drawn at
-  random per item (:mod:`.train`).
+  evaluation degrades its inputs (:func:`metrics.degradations.bandwidth_limit`, the soxr round
+  trip through ``2 f_c``; a zeroed gap), task drawn at random per item (:mod:`.train`), trained
+  by the project's one training loop (:mod:`a2sb.training.loop`: clipping, non-finite policy,
+  step checkpoints, resume).
 - Restoration of files of any length, mono or stereo, any rate (:mod:`.restore`).
 
 Where we deviate (and why).
@@ -38,27 +40,26 @@ Where we deviate (and why).
   outside the gaps; bandwidth extension keeps the input's FFT bins below the cutoff.
 - No minibatch-OT coupling (Tong et al.): x0 and x1 are paired independently.
 
-Protocol (:mod:`baselines.learned`): ``TASKS``, ``train(config, out_dir, *, manifests, threads,
-source)`` and ``load(checkpoint, options)``; configs in ``config/baselines/ibar/``.
+Protocol (the tasks are listed in :mod:`baselines.registry`): ``train(config, out_dir, *,
+manifests, threads=None, source="config", resume=False, progress=True)`` and
+``load(checkpoint, options)``; configs in ``config/baselines/ibar/`` (without ``mel``: the
+workflow writes the vocoder's mel into IBAR's generated config; :func:`full_config`).
 """
 
 from __future__ import annotations
 
-from .config import DEFAULTS, resolve
+from .config import DEFAULTS, full_config
 from .restore import IBARRestorer, load
 from .templates import TEMPLATES, canonical, parse_instruction
 from .train import train
 
-TASKS = ("bandwidth-extension", "inpainting")
-
 __all__ = [
     "DEFAULTS",
-    "TASKS",
     "TEMPLATES",
     "IBARRestorer",
     "canonical",
+    "full_config",
     "load",
     "parse_instruction",
-    "resolve",
     "train",
 ]

@@ -1,15 +1,24 @@
-"""IBAR's configuration: nested sections with defaults, every key validated.
+"""IBAR's configuration: nested sections with defaults (:data:`DEFAULTS`) and :func:`full_config`.
 
-A config file holds any subset of :data:`DEFAULTS` (the default profile's values); a key that is
-not listed is an error naming the file (``source``) and the dotted key. The resolved config (every
-key filled in) is what the checkpoint's sidecar stores, so a checkpoint rebuilds its own model.
+A config file holds any subset of :data:`DEFAULTS` (the default profile's values); missing keys
+take the defaults, an unknown key or a value of the wrong type is a :class:`BaselineError` naming
+the file (``source``) and the dotted key (:func:`baselines.common.resolve_config`), and the values
+are then checked. The ``train`` section holds the shared training loop's keys
+(:data:`baselines.common.LOOP_DEFAULTS`) next to IBAR's own. The ``mel`` section is the shared
+vocoder's: the profiles' ``config/baselines/ibar/*.yaml`` do not spell it, the workflow writes the
+vocoder's mel into the config it generates for IBAR, and its default here equals the vocoder's
+default. The resolved config (every key filled in) is what the checkpoint's sidecar stores, so a
+checkpoint rebuilds its own model.
 """
 
 from __future__ import annotations
 
-import copy
+from collections.abc import Mapping
 from typing import Any
 
+from a2sb.config_merge import require
+
+from ..common import LOOP_DEFAULTS, resolve_config
 from ..interface import BaselineError
 from ..mel import MelConfig
 
@@ -17,7 +26,8 @@ from ..mel import MelConfig
 DEFAULTS: dict[str, Any] = {
     "description": "",
     "seed": 0,
-    # The mel of the shared vocoder (baselines.vocoder): must equal the vocoder's MelConfig.
+    # The mel of the shared vocoder (baselines.vocoder), written here by the workflow: it must
+    # equal the vocoder's MelConfig (checked at load). Default: the vocoder's default.
     "mel": MelConfig().to_dict(),
     "model": {
         "hidden": 192,  # DiT width
@@ -46,14 +56,16 @@ DEFAULTS: dict[str, Any] = {
         "gap_s_range": [0.1, 1.0],  # inpainting: uniform gap length, gap inside the crop
     },
     "train": {
+        **LOOP_DEFAULTS,  # steps, batch_size, grad_clip, ema, log_every, checkpoint_every, ...
         "steps": 300,
         "batch_size": 8,
+        "grad_clip": 1.0,  # gradient-norm clipping (0: none)
+        "log_every": 50,
+        "checkpoint_every": 50,  # resumable step checkpoints every N steps (and at the end)
         "lr": 4.0e-4,
         "weight_decay": 0.0,
         "warmup_steps": 30,
         "min_lr_ratio": 0.1,  # cosine decay to lr * min_lr_ratio
-        "grad_clip": 1.0,
-        "log_every": 50,
         "device": "cpu",  # "cpu", "cuda" or "auto"
         "precision": "fp32",  # "fp32" or "bf16" (autocast, CUDA only)
     },
@@ -69,137 +81,78 @@ DEFAULTS: dict[str, Any] = {
 }
 
 SOLVERS = ("euler", "midpoint")
-ENCODERS = ("bytes", "byt5")
 DEVICES = ("cpu", "cuda", "auto")
-PRECISIONS = ("fp32", "bf16")
+CHOICES = {
+    "text.encoder": ("bytes", "byt5"),
+    "train.device": DEVICES,
+    "train.precision": ("fp32", "bf16"),
+    "sample.solver": SOLVERS,
+    "sample.device": DEVICES,
+}
+
+#: Integer keys that must be >= 1 (the others' lower bounds are checked one by one).
+_POSITIVE = (
+    "model.hidden", "model.depth", "model.heads", "model.patch_mels", "model.patch_frames",
+    "model.segment_frames", "text.width", "text.layers", "text.heads", "text.max_bytes",
+    "train.steps", "train.batch_size", "train.log_every", "sample.steps",
+)  # fmt: skip
 
 
-def _type_ok(default: Any, value: Any) -> bool:
-    """``value`` has the type of ``default`` (an int may stand for a float; ``None`` is free)."""
-    if default is None:
-        return True
-    if isinstance(default, bool):
-        return isinstance(value, bool)
-    if isinstance(default, int):
-        return isinstance(value, int) and not isinstance(value, bool)
-    if isinstance(default, float):
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if isinstance(default, str):
-        return isinstance(value, str)
-    if isinstance(default, (list, tuple)):
-        return isinstance(value, (list, tuple))
-    return True
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _merge(defaults: dict[str, Any], given: dict[str, Any], prefix: str, source: str) -> dict:
-    out = copy.deepcopy(defaults)
-    for key, value in given.items():
-        name = f"{prefix}{key}"
-        if key not in defaults:
-            raise BaselineError(f"{source}: unknown config key {name!r}")
-        if isinstance(defaults[key], dict) and key != "mel":
-            if not isinstance(value, dict):
-                raise BaselineError(f"{source}: {name} must be a mapping")
-            out[key] = _merge(defaults[key], value, f"{name}.", source)
-        elif key == "mel":
-            if not isinstance(value, dict):
-                raise BaselineError(f"{source}: mel must be a mapping")
-            for k in value:
-                if k not in defaults["mel"]:
-                    raise BaselineError(f"{source}: unknown config key 'mel.{k}'")
-            out[key] = {**defaults["mel"], **value}
-        else:
-            if not _type_ok(defaults[key], value):
-                kind = type(defaults[key]).__name__
-                raise BaselineError(f"{source}: {name} must be a {kind}, got {value!r}")
-            out[key] = float(value) if isinstance(defaults[key], float) else value
-    return out
+def full_config(config: Mapping[str, Any] | None, source: str = "config") -> dict[str, Any]:
+    """``config`` over :data:`DEFAULTS`, checked; a :class:`BaselineError` naming ``source``."""
+    cfg = resolve_config(DEFAULTS, config, source, choices=CHOICES)
 
+    def need(ok: bool, message: str) -> None:
+        require(ok, source, message, error=BaselineError)
 
-def _need(ok: bool, source: str, message: str) -> None:
-    if not ok:
-        raise BaselineError(f"{source}: {message}")
-
-
-def resolve(config: dict[str, Any] | None, source: str) -> dict[str, Any]:
-    """``config`` merged over :data:`DEFAULTS`, checked; :class:`BaselineError` naming ``source``."""
-    if config is None:
-        config = {}
-    if not isinstance(config, dict):
-        raise BaselineError(f"{source}: a config must be a mapping")
-    cfg = _merge(DEFAULTS, config, "", source)
     try:
         mel = MelConfig.from_dict(cfg["mel"])
     except (TypeError, ValueError) as exc:
         raise BaselineError(f"{source}: {exc}") from None
+    for name in _POSITIVE:
+        section, key = name.split(".")
+        need(
+            cfg[section][key] >= 1, f"{name} must be a positive integer, got {cfg[section][key]!r}"
+        )
     m, t, d, tr, s = cfg["model"], cfg["text"], cfg["data"], cfg["train"], cfg["sample"]
-    for section, keys in (
-        ("model", ("hidden", "depth", "heads", "patch_mels", "patch_frames", "segment_frames")),
-        ("text", ("width", "layers", "heads", "max_bytes")),
-        ("train", ("steps", "batch_size", "log_every")),
-        ("sample", ("steps",)),
-    ):
-        for key in keys:
-            value = cfg[section][key]
-            _need(
-                isinstance(value, int) and not isinstance(value, bool) and value >= 1,
-                source,
-                f"{section}.{key} must be a positive integer, got {value!r}",
-            )
-    _need(
-        isinstance(cfg["seed"], int) and not isinstance(cfg["seed"], bool), source, "seed: integer"
-    )
-    _need(m["hidden"] % m["heads"] == 0, source, "model.hidden must be a multiple of model.heads")
-    _need(m["hidden"] % 4 == 0, source, "model.hidden must be a multiple of 4 (2-D positions)")
-    _need(mel.n_mels % m["patch_mels"] == 0, source, "model.patch_mels must divide mel.n_mels")
-    _need(
-        m["segment_frames"] % m["patch_frames"] == 0,
-        source,
-        "model.patch_frames must divide model.segment_frames",
-    )
-    _need(float(m["mel_std"]) > 0, source, "model.mel_std must be positive")
-    _need(t["encoder"] in ENCODERS, source, f"text.encoder must be one of {ENCODERS}")
-    _need(t["width"] % t["heads"] == 0, source, "text.width must be a multiple of text.heads")
+    need(m["hidden"] % m["heads"] == 0, "model.hidden must be a multiple of model.heads")
+    need(m["hidden"] % 4 == 0, "model.hidden must be a multiple of 4 (2-D positions)")
+    need(mel.n_mels % m["patch_mels"] == 0, "model.patch_mels must divide mel.n_mels")
+    need(m["segment_frames"] % m["patch_frames"] == 0,
+         "model.patch_frames must divide model.segment_frames")  # fmt: skip
+    need(m["mel_std"] > 0, "model.mel_std must be positive")
+    need(t["width"] % t["heads"] == 0, "text.width must be a multiple of text.heads")
+    need(t["byt5_path"] is None or isinstance(t["byt5_path"], str), "text.byt5_path: a folder")
     if t["encoder"] == "byt5":
-        _need(bool(t["byt5_path"]), source, "text.encoder byt5 needs text.byt5_path (local)")
-    _need(0 <= float(cfg["flow"]["sigma_min"]) < 1, source, "flow.sigma_min must be in [0, 1)")
-    _need(0 <= float(d["p_inpainting"]) <= 1, source, "data.p_inpainting must be in [0, 1]")
+        need(bool(t["byt5_path"]), "text.encoder byt5 needs text.byt5_path (local)")
+    need(0 <= cfg["flow"]["sigma_min"] < 1, "flow.sigma_min must be in [0, 1)")
+    need(0 <= d["p_inpainting"] <= 1, "data.p_inpainting must be in [0, 1]")
     for key in ("cutoff_hz_range", "gap_s_range"):
         r = d[key]
-        _need(
-            isinstance(r, (list, tuple)) and len(r) == 2 and 0 < float(r[0]) <= float(r[1]),
-            source,
-            f"data.{key} must be [low, high] with 0 < low <= high",
-        )
-    _need(
-        float(d["cutoff_hz_range"][1]) < mel.sample_rate / 2,
-        source,
+        need(len(r) == 2 and all(map(_number, r)) and 0 < r[0] <= r[1],
+             f"data.{key} must be [low, high] with 0 < low <= high")  # fmt: skip
+    need(
+        d["cutoff_hz_range"][1] < mel.sample_rate / 2,
         "data.cutoff_hz_range must stay below Nyquist",
     )
     segment_s = m["segment_frames"] * mel.hop_length / mel.sample_rate
-    _need(
-        float(d["gap_s_range"][1]) < segment_s,
-        source,
-        f"data.gap_s_range must stay below the segment ({segment_s:.3f} s)",
-    )
-    _need(float(tr["lr"]) > 0, source, "train.lr must be positive")
-    _need(float(tr["grad_clip"]) > 0, source, "train.grad_clip must be positive")
-    _need(0 < float(tr["min_lr_ratio"]) <= 1, source, "train.min_lr_ratio must be in (0, 1]")
-    _need(int(tr["warmup_steps"]) >= 0, source, "train.warmup_steps must be >= 0")
-    _need(tr["device"] in DEVICES, source, f"train.device must be one of {DEVICES}")
-    _need(tr["precision"] in PRECISIONS, source, f"train.precision must be one of {PRECISIONS}")
-    _need(s["solver"] in SOLVERS, source, f"sample.solver must be one of {SOLVERS}")
-    _need(s["device"] in DEVICES, source, f"sample.device must be one of {DEVICES}")
-    _need(
-        isinstance(s["overlap_frames"], int) and 0 <= s["overlap_frames"] < m["segment_frames"],
-        source,
-        "sample.overlap_frames must be an integer in [0, model.segment_frames)",
-    )
-    _need(float(s["crossfade_ms"]) >= 0, source, "sample.crossfade_ms must be >= 0")
+    need(d["gap_s_range"][1] < segment_s,
+         f"data.gap_s_range must stay below the segment ({segment_s:.3f} s)")  # fmt: skip
+    need(tr["lr"] > 0, "train.lr must be positive")
+    need(0 < tr["min_lr_ratio"] <= 1, "train.min_lr_ratio must be in (0, 1]")
+    need(tr["warmup_steps"] >= 0, "train.warmup_steps must be >= 0")
+    need(s["vocoder"] is None or isinstance(s["vocoder"], str), "sample.vocoder: a checkpoint path")
+    need(0 <= s["overlap_frames"] < m["segment_frames"],
+         "sample.overlap_frames must be an integer in [0, model.segment_frames)")  # fmt: skip
+    need(s["crossfade_ms"] >= 0, "sample.crossfade_ms must be >= 0")
     return cfg
 
 
-def mel_config(cfg: dict[str, Any]) -> MelConfig:
+def mel_config(cfg: Mapping[str, Any]) -> MelConfig:
     """The resolved config's :class:`MelConfig`."""
     return MelConfig.from_dict(cfg["mel"])
 

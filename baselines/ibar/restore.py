@@ -2,8 +2,8 @@
 
 For one channel at rate ``sr`` (stereo: each channel alike, :func:`baselines.interface.per_channel`):
 
-1. resample with soxr to the model's rate (44.1 kHz by default) and, for inpainting, zero the
-   gaps there again (resampling smears their edges);
+1. resample to the model's rate (44.1 kHz by default; :func:`a2sb.io.audio.resample`, soxr
+   "HQ", float64) and, for inpainting, zero the gaps there again (resampling smears their edges);
 2. take the log-mel of the whole (zero-padded) file and cut it into segments of
    ``model.segment_frames`` frames overlapping by ``sample.overlap_frames``; per segment an
    Euler/midpoint ODE from noise (``sample.steps``; noise a function of ``(seed, first frame)``)
@@ -14,11 +14,11 @@ For one channel at rate ``sr`` (stereo: each channel alike, :func:`baselines.int
    vocoded segments (whose phases differ) and no vocoding of overlaps twice. Inpainting runs
    the segments in order and gives each one, as its condition, the gap frames the previous
    segments already generated, so a gap cut by a segment border is filled once, consistently;
-3. back to ``sr`` with soxr, then the known audio is put back: **inpainting** output equals the
-   input exactly outside the gaps, the generation fading in and out over ``sample.crossfade_ms``
-   just inside each gap's edges; **bandwidth extension** keeps every FFT bin of the input below
-   the cutoff and takes the generation's bins at and above it (a whole-signal FFT, as
-   :class:`baselines.classical.SpectralBandReplication` does).
+3. back to ``sr`` (the same resampler), then the known audio is put back: **inpainting**
+   output equals the input exactly outside the gaps, the generation fading in and out over
+   ``sample.crossfade_ms`` just inside each gap's edges; **bandwidth extension** keeps every FFT
+   bin of the input below the cutoff and takes the generation's bins at and above it (a
+   whole-signal float64 FFT, :func:`baselines.common.keep_band_below`).
 
 The paper's IBAR vocodes with a 48 kHz BigVGAN-v2; we use the project's shared 44.1 kHz mel
 vocoder (the IBAR mel must equal the vocoder's, checked at load).
@@ -31,38 +31,21 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import soxr
 import torch
 
-from ..common import load_weights, sidecar_of
+from a2sb.checkpoint import sidecar_path
+from a2sb.io.audio import fit_length, resample
+from a2sb.tasks import Task
+
+from ..common import LearnedRestorer, keep_band_below, load_state, load_weights
 from ..interface import BaselineError, Degradation, per_channel
 from ..mel import MelConfig, log_mel
-from .config import device_of, mel_config, resolve
+from .config import device_of, full_config, mel_config
 from .flow import sample_ode
 from .model import IBAR
 from .templates import ALL_TEMPLATES, canonical
 
 METHOD = "ibar"
-
-
-def _fit(x: np.ndarray, n: int) -> np.ndarray:
-    return x[:n] if len(x) >= n else np.pad(x, (0, n - len(x)))
-
-
-def _resample(x: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
-    if rate_in == rate_out:
-        return np.asarray(x, dtype=np.float64)
-    return soxr.resample(np.asarray(x, dtype=np.float64), rate_in, rate_out, quality="HQ")
-
-
-def keep_low_band(
-    generated: np.ndarray, known: np.ndarray, sample_rate: int, cutoff_hz: float
-) -> np.ndarray:
-    """``[L]``: the FFT bins of ``known`` below ``cutoff_hz``, those of ``generated`` above."""
-    g, k = np.fft.rfft(generated), np.fft.rfft(known)
-    below = np.fft.rfftfreq(len(known), 1.0 / sample_rate) < cutoff_hz
-    g[below] = k[below]
-    return np.fft.irfft(g, n=len(known))
 
 
 def paste_outside_gaps(
@@ -88,29 +71,23 @@ def paste_outside_gaps(
     return out
 
 
-class IBARRestorer:
+class IBARRestorer(LearnedRestorer):
     """Restorer of a trained IBAR model with a mel vocoder (see the module docstring)."""
 
     name = METHOD
 
     def __init__(
-        self,
-        model: IBAR,
-        cfg: dict[str, Any],
-        vocoder: torch.nn.Module,
-        *,
-        steps: int,
-        seed: int,
-        solver: str,
-        device: torch.device,
-    ) -> None:
-        self.model = model.to(device).eval()
-        self.cfg, self.vocoder = cfg, vocoder
-        self.mel: MelConfig = mel_config(cfg)
-        self.steps, self.seed, self.solver, self.device = steps, seed, solver, device
-        self.segment = int(cfg["model"]["segment_frames"])
-        self.overlap = int(cfg["sample"]["overlap_frames"])
-        self.crossfade_ms = float(cfg["sample"]["crossfade_ms"])
+        self, model: IBAR, config: dict[str, Any], vocoder: torch.nn.Module, *, solver: str,
+        **sampling: int | None,
+    ) -> None:  # fmt: skip
+        self.vocoder, self.solver = vocoder, solver
+        super().__init__(model, config, **sampling)
+
+    def configure(self) -> None:
+        self.mel: MelConfig = mel_config(self.config)
+        self.segment = int(self.config["model"]["segment_frames"])
+        self.overlap = int(self.config["sample"]["overlap_frames"])
+        self.crossfade_ms = float(self.config["sample"]["crossfade_ms"])
 
     def restore(self, audio: np.ndarray, sample_rate: int, degradation: Degradation) -> np.ndarray:
         """``[L]`` or ``[C, L]`` degraded audio -> restored, same shape and rate (float32)."""
@@ -121,32 +98,32 @@ class IBARRestorer:
         )
 
     def _channel(self, x: np.ndarray, sr: int, degradation: Degradation) -> np.ndarray:
+        """One channel ``[L]`` float64 -> ``[L]`` float64 (steps 1 to 3 of the module docstring)."""
         rate = self.mel.sample_rate
-        if degradation.task == "bandwidth-extension":
+        if degradation.task is Task.BANDWIDTH_EXTENSION:
             cutoff = float(degradation.cutoff_hz)  # type: ignore[arg-type]
             if cutoff >= rate / 2:  # nothing the model could add
                 return x.copy()
-            y = _resample(x, sr, rate)
-            gen = self.generate(y, "bandwidth-extension", [])
-            return keep_low_band(_fit(_resample(gen, rate, sr), len(x)), x, sr, cutoff)
-        y = _resample(x, sr, rate)
+            gen = self.generate(resample(x, sr, rate), Task.BANDWIDTH_EXTENSION, [])
+            return keep_band_below(fit_length(resample(gen, rate, sr), len(x)), x, sr, cutoff)
+        y = np.array(resample(x, sr, rate), dtype=np.float64)  # a copy: the caller's x stays
         gaps_model = degradation.gap_samples(rate)
         for a, b in gaps_model:
             y[max(0, a) : max(0, b)] = 0.0
-        gen = self.generate(y, "inpainting", gaps_model)
+        gen = self.generate(y, Task.INPAINTING, gaps_model)
         fade = round(self.crossfade_ms * sr / 1000.0)
         return paste_outside_gaps(
-            _fit(_resample(gen, rate, sr), len(x)), x, degradation.gap_samples(sr), fade
+            fit_length(resample(gen, rate, sr), len(x)), x, degradation.gap_samples(sr), fade
         )
 
     @torch.no_grad()
-    def generate(self, y: np.ndarray, task: str, gaps: list[tuple[int, int]]) -> np.ndarray:
+    def generate(self, y: np.ndarray, task: Task, gaps: list[tuple[int, int]]) -> np.ndarray:
         """``[N]`` degraded audio at the model rate -> ``[N]`` model output (vocoded)."""
         mel = self.generate_mel(y, task, gaps)
-        return _fit(vocode_mel(self.vocoder, mel), len(y)).astype(np.float64)
+        return fit_length(vocode_mel(self.vocoder, mel), len(y)).astype(np.float64)
 
     @torch.no_grad()
-    def generate_mel(self, y: np.ndarray, task: str, gaps: list[tuple[int, int]]) -> torch.Tensor:
+    def generate_mel(self, y: np.ndarray, task: Task, gaps: list[tuple[int, int]]) -> torch.Tensor:
         """``[N]`` degraded audio at the model rate -> ``[n_mels, ceil(N / hop)]`` log-mel.
 
         Segments of ``S`` frames start every ``S - O`` frames; the last one reaches past the end
@@ -161,10 +138,10 @@ class IBARRestorer:
         total = starts[-1] + size
         wave = np.zeros(total * hop, dtype=np.float32)
         wave[: len(y)] = y
-        cond = self.model.normalise(log_mel(torch.from_numpy(wave), self.mel))  # [M, total]
+        cond = self.net.normalise(log_mel(torch.from_numpy(wave), self.mel))  # [M, total]
         cond = cond.to(self.device)
         touched = gap_frames(gaps, total, hop, self.mel.n_fft) if gaps else None
-        text = self.model.embed([canonical(task)])
+        text = self.net.embed([canonical(task)])
         out = torch.zeros_like(cond)
         weight = torch.zeros(total, device=self.device)
         done = 0  # frames [0, done) hold a (partial) generation
@@ -177,7 +154,7 @@ class IBARRestorer:
             rng = np.random.default_rng([self.seed, start])
             x0 = rng.standard_normal((1, 1, *c.shape), dtype=np.float32)
             x1 = sample_ode(
-                lambda x, t, c=c: self.model(x, t, c[None, None], text),
+                lambda x, t, c=c: self.net(x, t, c[None, None], text),
                 torch.from_numpy(x0).to(self.device),
                 self.steps,
                 self.solver,
@@ -188,7 +165,7 @@ class IBARRestorer:
             out[:, start : start + size] += w * x1[0, 0].float()
             weight[start : start + size] += w
             done = start + size
-        mel = self.model.denormalise(out / weight.clamp(min=1e-12))
+        mel = self.net.denormalise(out / weight.clamp(min=1e-12))
         return mel[:, :frames].float().cpu()
 
 
@@ -264,7 +241,7 @@ def load(checkpoint: str | Path, options: dict[str, Any] | None = None) -> IBARR
     if checkpoint is None:
         raise BaselineError("IBAR needs --checkpoint")
     state, sidecar = load_weights(checkpoint, METHOD)
-    cfg = resolve(sidecar.get("config"), str(sidecar_of(checkpoint)))
+    cfg = full_config(sidecar.get("config"), str(sidecar_path(checkpoint)))
     templates = sidecar.get("extra", {}).get("templates")
     if templates is not None and list(templates) != list(ALL_TEMPLATES):
         raise BaselineError(f"{checkpoint}: trained with other instruction templates")
@@ -272,19 +249,12 @@ def load(checkpoint: str | Path, options: dict[str, Any] | None = None) -> IBARR
     if cfg["text"]["encoder"] == "byt5" and table is None:
         raise BaselineError(f"{checkpoint}: byT5 checkpoint without its text.table")
     model = IBAR(cfg, table)
-    try:
-        model.load_state_dict(state, strict=True)
-    except RuntimeError as exc:
-        first = str(exc).splitlines()[0]
-        raise BaselineError(f"{checkpoint}: weights do not match the config ({first})") from None
+    load_state(model, state, checkpoint)
     s = cfg["sample"]
-    steps = options.get("steps", s["steps"])
-    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
-        raise BaselineError(f"steps must be a positive integer, got {steps!r}")
-    seed = int(options.get("seed", s["seed"]))
     solver = options.get("solver", s["solver"])
     if solver not in ("euler", "midpoint"):
         raise BaselineError(f"unknown solver {solver!r} (euler, midpoint)")
     device = device_of(options.get("device", s["device"]))
     vocoder = _vocoder_from(options.get("vocoder") or s["vocoder"], mel_config(cfg), device)
-    return IBARRestorer(model, cfg, vocoder, steps=steps, seed=seed, solver=solver, device=device)
+    return IBARRestorer(model.to(device), cfg, vocoder, solver=solver, steps=options.get("steps"),
+                        seed=options.get("seed"))  # fmt: skip

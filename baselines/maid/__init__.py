@@ -26,16 +26,20 @@ mel is the vocoder's own :class:`~baselines.mel.MelConfig` (nominally 44.1 kHz) 
 44032 Hz sample sequence, and the vocoder's output sequence is read at 44032 Hz: the vocoder maps
 sample sequences to sample sequences, so the only mismatch is a 0.15 % stretch of the mel
 filter bank's frequency axis relative to its training data, well under one mel band. MAID's
-``mel`` config must equal the vocoder's (checked at load).
+``mel`` config must equal the vocoder's (checked at load); MAID's profiles hold none (the
+vocoder's config is the one place of the mel, MAID's default is the same mel).
 
 Long files: each gap is inpainted in a segment centred on it (so any length works, with memory
 set by the segment); gaps are filled in time order, each segment seeing the earlier fills.
 Mono and stereo (each channel independently, its own noise seed), any input rate.
 
+Training runs through the project's one training loop (:mod:`a2sb.training.loop`: clipping,
+the weights' EMA, step checkpoints, resume); the method's tasks and name are in
+:mod:`baselines.registry`.
+
 Deviations: smaller UNet, shorter segments, v-prediction and fewer steps in the default
-profile; DDIM instead
-of the authors' ancestral or DPM-Solver sampling; the cross-fade uses the mirror image of the
-known audio inside the gap because the known samples must stay untouched.
+profile; DDIM instead of the authors' ancestral or DPM-Solver sampling; the cross-fade uses the
+mirror image of the known audio inside the gap because the known samples must stay untouched.
 """
 
 from __future__ import annotations
@@ -43,16 +47,24 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..common import load_weights
+from a2sb.checkpoint import sidecar_path
+
+from ..common import load_state, load_weights
 from ..interface import BaselineError
-from .model import DEFAULTS, MAID_RATE, MAIDNet, resolve
+from .model import DEFAULTS, MAID_RATE, MAIDNet, full_config
 from .restore import MAIDRestorer
-from .train import train
+from .train import METHOD, train
 
-TASKS: tuple[str, ...] = ("inpainting",)
-METHOD = "maid"
-
-__all__ = ["DEFAULTS", "MAID_RATE", "METHOD", "MAIDNet", "MAIDRestorer", "TASKS", "load", "train"]
+__all__ = [
+    "DEFAULTS",
+    "MAID_RATE",
+    "METHOD",
+    "MAIDNet",
+    "MAIDRestorer",
+    "full_config",
+    "load",
+    "train",
+]
 
 
 def load(checkpoint: Path | None, options: dict[str, Any]) -> MAIDRestorer:
@@ -70,14 +82,10 @@ def load(checkpoint: Path | None, options: dict[str, Any]) -> MAIDRestorer:
     if not vocoder_path:
         raise BaselineError("MAID needs --vocoder (a trained vocoder checkpoint)")
     state, sidecar = load_weights(checkpoint, METHOD)
-    cfg = resolve(sidecar.get("config") or {}, str(Path(checkpoint).with_suffix(".json")))
+    config = dict(sidecar.get("config") or {})
+    config.pop("train", None)  # restoration needs none of it (older runs spell it differently)
+    cfg = full_config(config, str(sidecar_path(checkpoint)))
     net = MAIDNet(cfg["model"])
-    try:
-        net.load_state_dict(state)
-    except RuntimeError as exc:
-        first = str(exc).splitlines()[0]
-        raise BaselineError(
-            f"{checkpoint}: weights do not match the sidecar's config ({first})"
-        ) from None
+    load_state(net, state, checkpoint)
     vocoder = load_vocoder(vocoder_path)
     return MAIDRestorer(net, cfg, vocoder, steps=options.get("steps"), seed=options.get("seed"))

@@ -15,9 +15,11 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from a2sb.config_merge import require
+
+from ..common import LOOP_DEFAULTS, resolve_config
 from ..interface import BaselineError
-from ..mel import LOG_FLOOR, MelConfig
-from ..vocoder.config import merge, require
+from ..mel import LOG_FLOOR, MelConfig, mel_config
 from .diffusion import Diffusion
 from .unet import UNET_DEFAULTS, UNet
 
@@ -41,11 +43,10 @@ DEFAULTS: dict[str, Any] = {
     },
     "mask": {"gap_min_s": 0.2, "gap_max_s": 1.0},
     "train": {
+        **LOOP_DEFAULTS,
         "steps": 150,
-        "batch_size": 4,
+        "ema": 0.99,  # EMA decay of the weights written as final (null: none)
         "lr": 0.001,
-        "ema_decay": 0.99,
-        "clip_grad_norm": 1.0,
         "loss": "l1",
         "split": "train",
     },
@@ -60,61 +61,53 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-def resolve(config: dict[str, Any], source: str) -> dict[str, Any]:
-    """``config`` over :data:`DEFAULTS`, validated; a :class:`BaselineError` naming ``source``."""
-    cfg = merge(DEFAULTS, config, source)
-    try:
-        mel = MelConfig.from_dict(cfg["mel"])
-    except (TypeError, ValueError) as exc:
-        raise BaselineError(f"{source}: {exc}") from None
+def full_config(config: dict[str, Any] | None, source: str = "config") -> dict[str, Any]:
+    """``config`` over :data:`DEFAULTS`, validated; a :class:`BaselineError` naming ``source``.
+
+    ``mel`` defaults to the vocoder's default mel (:class:`baselines.mel.MelConfig`); the
+    workflow writes the vocoder's mel into the config it generates, and restoration checks that
+    the two are equal."""
+    choices = {
+        "diffusion.schedule": ("linear", "cosine"),
+        "diffusion.prediction": ("eps", "v"),
+        "train.loss": ("l1", "l2"),
+    }
+    cfg = resolve_config(DEFAULTS, config, source, choices=choices)
+    mel = mel_config(cfg["mel"], source)
+
+    def check(condition: bool, message: str) -> None:
+        require(condition, source, message, error=BaselineError)
+
     m = cfg["model"]
     factor = 2 ** (len(m["mults"]) - 1)
     frames = cfg["segment"] // mel.hop_length
-    require(cfg["sample_rate"] > 0, source, "sample_rate must be positive")
-    require(
+    check(cfg["sample_rate"] > 0, "sample_rate must be positive")
+    check(
         cfg["segment"] % mel.hop_length == 0 and frames % factor == 0,
-        source,
         f"segment must be a multiple of hop * 2^(levels-1) = {mel.hop_length * factor}",
     )
-    require(mel.n_mels % factor == 0, source, f"mel.n_mels must be divisible by {factor}")
-    require(cfg["norm"]["high"] > cfg["norm"]["low"], source, "norm.high must exceed norm.low")
-    require(
-        len(m["mults"]) >= 1 and m["res_blocks"] >= 1, source, "model.mults and model.res_blocks"
-    )
-    require(
+    check(mel.n_mels % factor == 0, f"mel.n_mels must be divisible by {factor}")
+    check(cfg["norm"]["high"] > cfg["norm"]["low"], "norm.high must exceed norm.low")
+    check(len(m["mults"]) >= 1 and m["res_blocks"] >= 1, "model.mults and model.res_blocks")
+    check(
         all(0 <= a < len(m["mults"]) for a in m["attention_levels"]),
-        source,
         "model.attention_levels must name levels 0 .. len(mults) - 1",
     )
     d = cfg["diffusion"]
-    require(d["schedule"] in ("linear", "cosine"), source, "diffusion.schedule: linear or cosine")
-    require(d["prediction"] in ("eps", "v"), source, "diffusion.prediction: eps or v")
-    require(
+    check(
         d["timesteps"] >= 2 and 0 < d["beta_start"] < d["beta_end"] < 1,
-        source,
         "diffusion betas/timesteps",
     )
     g = cfg["mask"]
-    require(
+    check(
         0 < g["gap_min_s"] <= g["gap_max_s"] < cfg["segment"] / cfg["sample_rate"],
-        source,
         "mask: need 0 < gap_min_s <= gap_max_s < segment duration",
     )
     t = cfg["train"]
-    require(
-        t["steps"] >= 1 and t["batch_size"] >= 1 and t["lr"] > 0,
-        source,
-        "train.steps/batch_size/lr",
-    )
-    require(0 <= t["ema_decay"] < 1, source, "train.ema_decay must be in [0, 1)")
-    require(t["loss"] in ("l1", "l2"), source, "train.loss: l1 or l2")
+    check(t["steps"] >= 1 and t["batch_size"] >= 1 and t["lr"] > 0, "train.steps/batch_size/lr")
     s = cfg["sample"]
-    require(s["steps"] >= 1 and s["eta"] >= 0 and s["clip"] >= 0, source, "sample.steps/eta/clip")
-    require(
-        s["crossfade_ms"] >= 0 and s["margin_frames"] >= 0,
-        source,
-        "sample.crossfade_ms/margin_frames",
-    )
+    check(s["steps"] >= 1 and s["eta"] >= 0 and s["clip"] >= 0, "sample.steps/eta/clip")
+    check(s["crossfade_ms"] >= 0 and s["margin_frames"] >= 0, "sample.crossfade_ms/margin_frames")
     try:
         UNet(3, 1, m)
     except ValueError as exc:

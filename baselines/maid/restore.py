@@ -4,7 +4,8 @@ For each channel and each gap ``[a, b)`` (samples at the input rate), in time or
 
 1. take ``segment`` samples' worth of input centred on the gap (shifted to stay inside the file,
    zero-padded when the file is shorter), with the gaps already filled in by earlier steps;
-2. resample it to ``sample_rate`` (44032 Hz) with soxr when the rates differ;
+2. resample it (as float32) to ``sample_rate`` (44032 Hz) when the rates differ
+   (:func:`a2sb.io.audio.resample`, the project's one soxr quality);
 3. compute its normalised log-mel and the frame mask of every still-unfilled gap inside the
    segment; sample the mel with DDIM, conditioned on the masked mel and the mask; keep the input's
    frames outside the mask;
@@ -22,54 +23,41 @@ import math
 from typing import Any
 
 import numpy as np
-import soxr
 import torch
 
+from a2sb.io.audio import fit_length, resample
+from a2sb.tasks import Task
+
+from ..common import LearnedRestorer
 from ..interface import BaselineError, Degradation
 from ..mel import MelConfig, log_mel
 from ..vocoder import Vocoder, vocode
 from .model import MAIDNet, denormalize, diffusion_of, frame_mask, normalize
 
 
-def _resample(x: np.ndarray, src: int, dst: int) -> np.ndarray:
-    if src == dst:
-        return x.astype(np.float32, copy=True)
-    return soxr.resample(x.astype(np.float32), src, dst, quality="HQ").astype(np.float32)
-
-
-def _fit(x: np.ndarray, n: int) -> np.ndarray:
-    return x[:n] if x.shape[0] >= n else np.pad(x, (0, n - x.shape[0]))
-
-
-class MAIDRestorer:
-    """MAID: ``restore(audio [L] or [C, L], rate, inpainting degradation) -> same shape``."""
+class MAIDRestorer(LearnedRestorer):
+    """MAID: ``restore(audio [L] or [C, L], rate, inpainting degradation) -> same shape``;
+    ``steps``/``seed`` default to the config's ``sample`` section, ``vocoder`` is the shared mel
+    vocoder (it must invert MAID's mel)."""
 
     name = "maid"
 
     def __init__(
-        self,
-        net: MAIDNet,
-        cfg: dict[str, Any],
-        vocoder: Vocoder,
-        steps: int | None = None,
-        seed: int | None = None,
+        self, net: MAIDNet, config: dict[str, Any], vocoder: Vocoder, **sampling: int | None
     ) -> None:
-        self.net = net.eval()
-        self.cfg = cfg
-        self.mel = MelConfig.from_dict(cfg["mel"])
-        if vocoder.mel != self.mel:
-            raise BaselineError(
-                f"the vocoder inverts a different mel ({vocoder.mel}) than MAID was trained on ({self.mel})"
-            )
         self.vocoder = vocoder.eval()
-        self.diffusion = diffusion_of(cfg)
-        sample = cfg["sample"]
-        self.steps = int(steps if steps is not None else sample["steps"])
-        self.seed = int(seed if seed is not None else sample["seed"])
-        if self.steps < 1:
-            raise BaselineError(f"steps must be >= 1, got {self.steps}")
-        self.rate = int(cfg["sample_rate"])
-        self.segment = int(cfg["segment"])
+        super().__init__(net, config, **sampling)
+
+    def configure(self) -> None:
+        self.mel = MelConfig.from_dict(self.config["mel"])
+        if self.vocoder.mel != self.mel:
+            raise BaselineError(
+                f"the vocoder inverts a different mel ({self.vocoder.mel}) than MAID was trained "
+                f"on ({self.mel})"
+            )
+        self.diffusion = diffusion_of(self.config)
+        self.rate = int(self.config["sample_rate"])
+        self.segment = int(self.config["segment"])
 
     def _segment_for(self, gap: int) -> int:
         """Model-rate samples of the segment for a gap of ``gap`` samples: the configured segment,
@@ -86,7 +74,7 @@ class MAIDRestorer:
         self, chunk: np.ndarray, gaps: list[tuple[int, int]], seed: list[int]
     ) -> tuple[np.ndarray, np.ndarray]:
         """``(logmel [n_mels, F] with the gaps generated, frame mask [F])`` of a model-rate chunk."""
-        mel, norm = self.mel, self.cfg["norm"]
+        mel, norm = self.mel, self.config["norm"]
         spec = log_mel(torch.from_numpy(chunk), mel)  # [M, F]
         x_known = normalize(spec, norm)[None, None]  # [1, 1, M, F]
         frames = x_known.shape[-1]
@@ -97,7 +85,7 @@ class MAIDRestorer:
             int(np.random.SeedSequence(seed).generate_state(1)[0])
         )
         noise = torch.randn(x_known.shape, generator=generator)
-        s = self.cfg["sample"]
+        s = self.config["sample"]
         x0 = self.diffusion.ddim(
             lambda x, t: self.net(x, cond, mask, t),
             noise,
@@ -116,15 +104,15 @@ class MAIDRestorer:
         if not np.issubdtype(y.dtype, np.floating):
             y = y.astype(np.float32)
         n = y.shape[0]
-        hop, margin = self.mel.hop_length, int(self.cfg["sample"]["margin_frames"])
+        hop, margin = self.mel.hop_length, int(self.config["sample"]["margin_frames"])
         for index, (a, b) in enumerate(gaps):
             if b <= a:
                 continue
             segment = self._segment_for(math.ceil((b - a) * self.rate / rate))
             seg_in = math.ceil(segment * rate / self.rate)
             s0 = min(max(0, (a + b) // 2 - seg_in // 2), max(0, n - seg_in))
-            chunk_in = _fit(y[s0 : s0 + seg_in], seg_in)
-            chunk = _fit(_resample(chunk_in, rate, self.rate), segment)
+            chunk_in = fit_length(y[s0 : s0 + seg_in], seg_in).astype(np.float32)
+            chunk = fit_length(resample(chunk_in, rate, self.rate), segment)  # float32
             scale = self.rate / rate
             inside = [
                 (math.floor((ga - s0) * scale), math.ceil((gb - s0) * scale))
@@ -139,7 +127,7 @@ class MAIDRestorer:
             hit = np.flatnonzero(own)
             lo, hi = max(0, int(hit[0]) - margin), min(frames, int(hit[-1]) + 1 + margin)
             wave_model = vocode(self.vocoder, spec[:, lo:hi])  # model rate, from sample lo * hop
-            wave = _resample(wave_model, self.rate, rate)
+            wave = resample(wave_model, self.rate, rate)  # float32
             start_in = s0 + lo * hop / scale  # input-rate position of wave[0]
             offset = round(start_in)
             idx = np.arange(a, b) - offset
@@ -153,7 +141,7 @@ class MAIDRestorer:
     def _crossfade(self, y: np.ndarray, a: int, b: int, fill: np.ndarray, rate: int) -> np.ndarray:
         """``fill`` faded in from the mirror of ``y[:a]`` and out into the mirror of ``y[b:]``."""
         length = b - a
-        fade = min(int(round(self.cfg["sample"]["crossfade_ms"] * rate / 1000)), length // 2)
+        fade = min(int(round(self.config["sample"]["crossfade_ms"] * rate / 1000)), length // 2)
         out = fill.copy()
         if fade <= 0:
             return out
@@ -171,7 +159,7 @@ class MAIDRestorer:
     # ---------------------------------------------------------------- protocol
     def restore(self, audio: np.ndarray, sample_rate: int, degradation: Degradation) -> np.ndarray:
         """Inpaint the gaps of ``audio`` (``[L]`` or ``[C, L]``); same shape, rate and dtype."""
-        if degradation.task != "inpainting":
+        if degradation.task is not Task.INPAINTING:
             raise BaselineError("MAID does inpainting only")
         degradation.check(audio, sample_rate)
         gaps = [(a, b) for a, b in degradation.gap_samples(sample_rate) if b > a]

@@ -1,4 +1,4 @@
-"""MAID training: DDPM epsilon prediction on masked log-mel segments.
+"""MAID training: DDPM epsilon (or v) prediction on masked log-mel segments.
 
 Each step draws ``batch_size`` mono crops of ``segment`` samples at ``sample_rate`` (44032 Hz:
 :class:`baselines.common.WaveCrops` resamples with soxr), computes their normalised log-mel
@@ -6,18 +6,19 @@ Each step draws ``batch_size`` mono crops of ``segment`` samples at ``sample_rat
 ``[mask.gap_min_s, mask.gap_max_s]``, start uniform, then widened to every frame whose window
 touches it), and minimises ``|f(x_t, x_0 * (1 - m), m, t) - target|`` with target ``eps``
 (MAID) or ``v`` (``diffusion.prediction``), L1 (MAID's choice; ``train.loss: l2`` for the usual
-MSE) over all frames, ``t`` uniform in ``[0, T)``. Adam,
-gradient-norm clipping, an exponential moving average of the weights (decay
-``min(ema_decay, (1 + n) / (10 + n))`` at update ``n``, which is what is saved when
-``ema_decay > 0``). Deterministic given ``seed`` and the thread count.
+MSE) over all frames, ``t`` uniform in ``[0, T)``. Adam.
+
+The run is the shared training loop's (:func:`baselines.common.train_baseline`): gradient-norm
+clipping (``train.grad_clip``), the exponential moving average of the weights that is saved
+(``train.ema``; decay ``min(ema, (1 + n) / (10 + n))`` at update ``n``, null: none), ``log.csv``,
+step checkpoints, resume and ``out_dir/final.safetensors`` with its sidecar. Crops and gaps are
+pure functions of ``(seed, step)``; timesteps and noise come from one sequential generator
+seeded with ``seed`` that the step checkpoints hold, so a resumed run ends bit for bit where an
+uninterrupted one does. Deterministic given ``seed`` and the thread count.
 """
 
 from __future__ import annotations
 
-import copy
-import math
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +26,14 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from ..common import WaveCrops, save_weights
-from ..interface import BaselineError
+from a2sb.training.loop import StepResult
+
+from ..common import BaselineTraining, WaveCrops, train_baseline
 from ..mel import MelConfig, log_mel
-from .model import MAIDNet, diffusion_of, frame_mask, normalize, resolve
+from .model import MAIDNet, diffusion_of, frame_mask, full_config, normalize
+
+#: Method name in checkpoint sidecars and the registry (:mod:`baselines.registry`).
+METHOD = "maid"
 
 
 def training_batch(
@@ -70,65 +75,40 @@ def loss_on(
     return F.l1_loss(pred, target) if kind == "l1" else F.mse_loss(pred, target)
 
 
-def train(
-    config: dict[str, Any],
-    out_dir: Path,
-    *,
-    manifests: list[str],
-    threads: int | None,
-    source: str,
-    progress: bool = True,
-) -> dict[str, Any]:
-    """Train MAID into ``out_dir/final.safetensors``; ``{"steps", "final_loss", "wall_s", ...}``.
+class MAIDTraining(BaselineTraining):
+    """MAID's network, Adam and the sequential noise generator, as the loop sees them."""
 
-    ``final_loss`` is the mean training loss of the last (up to) 20 steps.
-    """
-    from tqdm import tqdm
+    def __init__(self, cfg: dict[str, Any], manifests: list[str], crops: WaveCrops) -> None:
+        super().__init__(METHOD, cfg, manifests)
+        self.crops = crops
+        self.model = MAIDNet(cfg["model"]).train()  # after the loop's torch.manual_seed(seed)
+        self.diffusion = diffusion_of(cfg)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg["train"]["lr"])
+        self.generator = torch.Generator().manual_seed(cfg["seed"])
 
-    cfg = resolve(config, source)
-    if threads:
-        torch.set_num_threads(int(threads))
+    def stateful(self) -> dict[str, Any]:
+        return {"generator": self.generator}
+
+    def backward(self, step: int) -> StepResult:
+        x0, mask = training_batch(self.crops, self.cfg, step)
+        loss = loss_on(
+            self.model, self.diffusion, x0, mask, self.generator, self.cfg["train"]["loss"]
+        )
+        loss.backward()
+        return StepResult(float(loss.detach()))
+
+
+def train(config: dict[str, Any], out_dir: str | Path, *, manifests: list[str],
+          threads: int | None = None, source: str = "config", resume: bool = False,
+          progress: bool = True) -> dict[str, Any]:  # fmt: skip
+    """Train MAID on the manifests' ``train.split`` rows into ``out_dir``, the shared loop's run
+    folder; ``resume`` continues its latest step checkpoint. Returns the loop's summary."""
+    cfg = full_config(config, source)
     t = cfg["train"]
-    torch.manual_seed(cfg["seed"])
-    net = MAIDNet(cfg["model"]).train()
-    ema = copy.deepcopy(net).eval() if t["ema_decay"] > 0 else None
-    diffusion = diffusion_of(cfg)
-    opt = torch.optim.Adam(net.parameters(), lr=t["lr"])
     crops = WaveCrops(
         manifests, cfg["sample_rate"], cfg["segment"], seed=cfg["seed"], split=t["split"]
     )
-    generator = torch.Generator().manual_seed(cfg["seed"])
-    start = time.perf_counter()
-    recent: list[float] = []
-    bar = tqdm(range(t["steps"]), desc="maid", file=sys.stderr, disable=not progress, mininterval=2)
-    for step in bar:
-        x0, mask = training_batch(crops, cfg, step)
-        loss = loss_on(net, diffusion, x0, mask, generator, t["loss"])
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        if t["clip_grad_norm"] > 0:
-            torch.nn.utils.clip_grad_norm_(net.parameters(), t["clip_grad_norm"])
-        opt.step()
-        if ema is not None:
-            decay = min(t["ema_decay"], (1 + step) / (10 + step))
-            with torch.no_grad():
-                for pe, p in zip(ema.parameters(), net.parameters()):
-                    pe.mul_(decay).add_(p.detach(), alpha=1 - decay)
-        value = float(loss.detach())
-        if not math.isfinite(value):
-            raise BaselineError(f"MAID training diverged at step {step} (loss {value})")
-        recent = (recent + [value])[-20:]
-        if progress and step % 10 == 0:
-            bar.set_postfix(loss=f"{value:.4f}")
-    bar.close()
-    wall = time.perf_counter() - start
-    summary = {
-        "steps": t["steps"],
-        "final_loss": round(sum(recent) / len(recent), 6),
-        "wall_s": round(wall, 2),
-    }
-    final = ema if ema is not None else net
-    path = Path(out_dir) / "final.safetensors"
-    save_weights(path, final.state_dict(), "maid", cfg, manifests, extra=summary)
-    summary["checkpoint"] = str(path)
-    return summary
+    return train_baseline(
+        lambda: MAIDTraining(cfg, list(manifests), crops), cfg, out_dir, name=METHOD,
+        threads=threads, resume=resume, progress=progress,
+    )  # fmt: skip

@@ -25,8 +25,13 @@ only (multi-scale mel + multi-resolution STFT, the usual warm-up of GAN vocoder 
 ``train.gan_start: null`` keeps the GAN off; the ci profile switches it on for its last steps
 so that the code runs. The paper profile and the released weights use neither addition.
 
+The vocoder is a component (:mod:`baselines.registry`): trained by the shared training loop
+(:func:`train`, :mod:`.train`), loaded by MAID and IBAR, no restorer of its own. Its config is
+the one place of the mel the mel baselines use.
+
 API::
 
+    train(config, "runs/vocoder", manifests=["train.csv"])   # the loop's run folder
     voc = build_vocoder({"mel": {...}, "model": {...}})      # a Vocoder (random weights)
     voc = load_vocoder("runs/vocoder/final.safetensors")      # ours, or released BigVGAN weights
     wave = vocode(voc, mel)                                   # [n_mels, F] -> float32 [F * hop]
@@ -41,29 +46,24 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..common import load_weights, sidecar_of
+from a2sb.checkpoint import sidecar_path
+
+from ..common import load_state, load_weights, resolve_config
 from ..interface import BaselineError
-from ..mel import MelConfig
-from .config import merge
+from ..mel import MelConfig, mel_config
 from .model import MODEL_DEFAULTS, Vocoder
 from .released import RELEASED_44K_512X, config_from_json, is_released_state, map_released
 from .released import read_released as _read_released
-from .train import DEFAULTS, train
-
-#: A component: trained, restores nothing by itself.
-TASKS: tuple[str, ...] = ()
-
-#: Method name in checkpoint sidecars.
-METHOD = "vocoder"
+from .train import DEFAULTS, METHOD, full_config, train
 
 __all__ = [
     "DEFAULTS",
     "METHOD",
     "MODEL_DEFAULTS",
     "RELEASED_44K_512X",
-    "TASKS",
     "Vocoder",
     "build_vocoder",
+    "full_config",
     "load",
     "load_vocoder",
     "train",
@@ -71,22 +71,12 @@ __all__ = [
 ]
 
 
-def _mel_config(data: dict[str, Any] | None, source: str) -> MelConfig:
-    try:
-        return MelConfig.from_dict(dict(data or {}))
-    except (TypeError, ValueError) as exc:
-        raise BaselineError(f"{source}: {exc}") from None
-
-
 def build_vocoder(config: dict[str, Any], source: str = "vocoder config") -> Vocoder:
-    """A :class:`Vocoder` with random weights from ``{"mel": {...}, "model": {...}}``."""
-    unknown = sorted(set(config) - {"mel", "model"})
-    if unknown:
-        raise BaselineError(f"{source}: unknown config key {unknown[0]!r} (mel, model)")
-    mel = _mel_config(config.get("mel"), source)
-    model = merge(MODEL_DEFAULTS, config.get("model"), source, "model.")
+    """A :class:`Vocoder` with random weights from ``{"mel": {...}, "model": {...}}`` (either
+    may be missing or ``None``: the defaults)."""
+    cfg = resolve_config({"mel": MelConfig().to_dict(), "model": MODEL_DEFAULTS}, config, source)
     try:
-        return Vocoder(mel, model)
+        return Vocoder(mel_config(cfg["mel"], source), cfg["model"])
     except ValueError as exc:
         raise BaselineError(f"{source}: {exc}") from None
 
@@ -121,19 +111,13 @@ def load_vocoder(path: str | Path, device: str = "cpu") -> Vocoder:
     path = Path(path)
     if not path.is_file():
         raise BaselineError(f"{path}: vocoder checkpoint not found")
-    if path.suffix == ".safetensors" and sidecar_of(path).is_file():
+    if path.suffix == ".safetensors" and sidecar_path(path).is_file():
         state, sidecar = load_weights(path, METHOD)
         config = sidecar.get("config") or {}
         vocoder = build_vocoder(
-            {"mel": config.get("mel"), "model": config.get("model")}, str(sidecar_of(path))
+            {"mel": config.get("mel"), "model": config.get("model")}, str(sidecar_path(path))
         )
-        try:
-            vocoder.load_state_dict(state)
-        except RuntimeError as exc:
-            first = str(exc).splitlines()[0]
-            raise BaselineError(
-                f"{path}: weights do not match the sidecar's config ({first})"
-            ) from None
+        load_state(vocoder, state, path)
         return vocoder.to(device).eval()
     return _load_released(path, device)
 
@@ -172,7 +156,8 @@ def vocode(vocoder: Vocoder, mel: Tensor | np.ndarray, chunk_frames: int = 256) 
 
 
 def load(checkpoint: Path | None, options: dict[str, Any]):  # noqa: ANN201
-    """The learned-baseline protocol's ``load``: the vocoder restores nothing by itself."""
+    """The learned-baseline protocol's ``load``: the vocoder is a component (its tasks, none, are
+    in :mod:`baselines.registry`) and restores nothing by itself."""
     raise BaselineError(
         "the vocoder is a component of MAID and IBAR, not a restorer (pass it as --vocoder)"
     )

@@ -10,9 +10,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from baselines.audiosr import TASKS, band_rms, level_match, load, train
+from a2sb.tasks import Task
+from baselines.audiosr import band_rms, level_match, load, train
 from baselines.audiosr.env import setup_commands
-from baselines.interface import BaselineError, Degradation, Restorer
+from baselines.interface import BaselineError, BaselineRestorer, Degradation
+from baselines.registry import method
 
 ROOT = Path(__file__).resolve().parents[2]
 TONE_HZ = 15000.0
@@ -82,7 +84,8 @@ def test_level_match() -> None:
 
 def test_restore_through_fake_runner(fake_env: dict[str, str]) -> None:
     r = load(None, {"weights": fake_env["weights"], "python": fake_env["python"], "steps": 5})
-    assert isinstance(r, Restorer) and TASKS == ("bandwidth-extension",)
+    assert isinstance(r, BaselineRestorer)
+    assert method("audiosr").tasks == (Task.BANDWIDTH_EXTENSION,)
     rate, cutoff = 44100, 4000.0
     x = np.stack([lowpassed(rate, 1.2, cutoff), 0.3 * lowpassed(rate, 1.2, cutoff, seed=2)])
     try:

@@ -12,7 +12,7 @@ import pytest
 import soundfile as sf
 
 from baselines.classical import BurgInpainting, Identity, SpectralBandReplication, burg, extrapolate
-from baselines.interface import BaselineError, Degradation, Restorer
+from baselines.interface import BaselineError, BaselineRestorer, Degradation
 
 RATE = 44100
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,7 +26,7 @@ def lowpassed(x: np.ndarray, cutoff: float) -> np.ndarray:
 
 def test_protocol() -> None:
     for cls in (Identity, SpectralBandReplication, BurgInpainting):
-        assert isinstance(cls(), Restorer)
+        assert isinstance(cls(), BaselineRestorer)
 
 
 def test_sbr_keeps_known_band_and_fills_above(music) -> None:
@@ -134,3 +134,17 @@ def test_cli_errors_are_one_line(tmp_path: Path) -> None:
                   "--cutoff-hz", "4000", str(tmp_path / "missing.wav"), str(tmp_path / "o.wav"))  # fmt: skip
     assert res.returncode == 2 and "no such file" in res.stderr
     assert not (tmp_path / "o.wav").exists()
+
+
+@pytest.mark.parametrize("folder", [False, True])
+def test_cli_never_writes_over_its_input(tmp_path: Path, folder: bool) -> None:
+    x = (0.3 * np.sin(np.arange(RATE) * 2 * np.pi * 500 / RATE)).astype(np.float32)
+    path = tmp_path / "x.wav"
+    sf.write(path, x, RATE, subtype="FLOAT")
+    before = path.read_bytes()
+    where = ["--in-dir", str(tmp_path), "--out-dir", str(tmp_path)] if folder else [str(path)] * 2
+    res = run_cli("restore", "--method", "sbr", "--task", "bandwidth-extension",
+                  "--cutoff-hz", "4000", *where)  # fmt: skip
+    assert res.returncode == 2 and res.stderr.strip().count("\n") == 0, res.stderr
+    assert "would overwrite the input" in res.stderr
+    assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["x.wav"]

@@ -11,68 +11,33 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
+from baseline_helpers import CQTDIFF_TINY as TINY
+from baseline_helpers import write_manifest
 
 from baselines.common import load_weights
-from baselines.cqtdiff import TASKS, load, train
-from baselines.cqtdiff.config import DEFAULTS, resolve
+from baselines.cqtdiff import load, train
+from baselines.cqtdiff.config import DEFAULTS, full_config
 from baselines.cqtdiff.cqt import NSGT, CQTLayout
 from baselines.cqtdiff.edm import EDM, Churn, heun_sample
 from baselines.cqtdiff.guidance import GuidedDenoiser, lowpass, masking
 from baselines.cqtdiff.network import build_network
 from baselines.cqtdiff.restore import CQTDiffRestorer, gap_regions
-from baselines.interface import BaselineError, Degradation, Restorer
+from baselines.interface import BaselineError, BaselineRestorer, Degradation
 
 ROOT = Path(__file__).resolve().parents[2]
 
-#: A tiny model at 16 kHz (inputs at 44.1 kHz exercise the resampling).
-TINY = {
-    "seed": 0,
-    "sample_rate": 16000,
-    "model": {
-        "bins_per_octave": 4,
-        "depth": 3,
-        "channels": [2, 4, 4, 4],
-        "emb_dim": 8,
-        "dilations": [1, 2],
-    },
-    "diffusion": {"sigma_data": None, "sigma_max": 1.0, "rho": 7.0},
-    "train": {
-        "segment_s": 0.25,
-        "batch_size": 2,
-        "steps": 2,
-        "lr": 1e-3,
-        "sigma_data_crops": 2,
-        "log_every": 1,
-    },
-    "sampler": {"steps": 2, "segment_s": 0.4, "overlap_s": 0.05, "context_s": 0.1},
-}
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 def tiny_restorer(**sampler) -> CQTDiffRestorer:
-    cfg = resolve(TINY)
+    cfg = full_config(TINY)
     cfg["diffusion"]["sigma_data"] = 0.1
     cfg["sampler"].update(sampler)
     torch.manual_seed(0)
     return CQTDiffRestorer(build_network(cfg), cfg)
 
 
-def write_manifest(folder: Path, music, n: int = 2, rate: int = 16000) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    rows = []
-    for i in range(n):
-        sf.write(folder / f"a{i}.wav", music(rate, rate, seed=i).astype(np.float32), rate)
-        rows.append(f"train,a{i}.wav")
-    rows.append("test,missing.wav")  # other splits are ignored
-    (folder / "train.csv").write_text("split,path\n" + "\n".join(rows) + "\n")
-    return folder / "train.csv"
+def tiny_manifest(folder: Path, music, rate: int = 16000) -> Path:
+    """Two 1-s files of synthetic music at the tiny model's rate."""
+    return write_manifest(folder, [music(rate, rate, seed=i) for i in range(2)], rate)
 
 
 # -- the transform ------------------------------------------------------------------------------
@@ -125,7 +90,7 @@ def test_edm_preconditioning_and_schedule() -> None:
 
 
 def test_training_steps_lower_the_loss() -> None:
-    cfg = resolve(TINY)
+    cfg = full_config(TINY)
     torch.manual_seed(0)
     net = build_network(cfg)
     edm = EDM(sigma_data=0.2, sigma_max=1.0)
@@ -203,7 +168,7 @@ def test_guidance_pulls_towards_observation() -> None:
 # -- restoration ----------------------------------------------------------------------------------
 def test_restore_inpainting_long_file_keeps_known_audio(music) -> None:
     r = tiny_restorer()
-    assert isinstance(r, Restorer)
+    assert isinstance(r, BaselineRestorer)
     rate = 44100
     x = music(int(1.3 * rate), rate, seed=3).astype(np.float32)  # > the 0.4-s segment
     gaps = ((0.3, 0.35), (0.9, 1.15))
@@ -244,46 +209,60 @@ def test_gap_regions_merge() -> None:
 
 def test_config_validation() -> None:
     with pytest.raises(BaselineError, match=r"cfg\.yaml: unknown key 'model\.widht'"):
-        resolve({"model": {"widht": 3}}, "cfg.yaml")
+        full_config({"model": {"widht": 3}}, "cfg.yaml")
     with pytest.raises(BaselineError, match=r"cfg\.yaml: unknown key 'epochs'"):
-        resolve({"epochs": 3}, "cfg.yaml")
+        full_config({"epochs": 3}, "cfg.yaml")
     with pytest.raises(BaselineError, match="channels"):
-        resolve({"model": {"depth": 3, "channels": [1, 2]}}, "cfg.yaml")
+        full_config({"model": {"depth": 3, "channels": [1, 2]}}, "cfg.yaml")
     with pytest.raises(BaselineError, match="integer"):
-        resolve({"train": {"steps": 1.5}}, "cfg.yaml")
-    assert resolve({}) == DEFAULTS
-    for profile in ("default", "paper", "ci"):
-        import yaml
+        full_config({"train": {"steps": 1.5}}, "cfg.yaml")
+    with pytest.raises(BaselineError, match="model.dilations must be a list of numbers"):
+        full_config({"model": {"dilations": [1, "two"]}}, "cfg.yaml")
+    with pytest.raises(BaselineError, match="train.optimizer must be one of"):
+        full_config({"train": {"optimizer": "sgd"}}, "cfg.yaml")
+    with pytest.raises(BaselineError, match="sigma_data must be a number or null"):
+        full_config({"diffusion": {"sigma_data": "big"}}, "cfg.yaml")
+    with pytest.raises(BaselineError, match=r"train\.ema must lie in \[0, 1\)"):
+        full_config({"train": {"ema": 1.0}}, "cfg.yaml")
+    with pytest.raises(BaselineError, match="max_wall_s"):
+        full_config({"train": {"max_wall_s": "soon"}}, "cfg.yaml")
+    assert full_config({}) == DEFAULTS and full_config(None) == DEFAULTS
+    assert full_config({"train": {"ema": None}})["train"]["ema"] is None  # no EMA
+    assert DEFAULTS["train"]["checkpoint_every"] > 0  # every run is resumable
+    import yaml
 
+    for profile in ("default", "paper", "ci"):
         path = ROOT / "config" / "baselines" / "cqtdiff" / f"{profile}.yaml"
-        resolve(yaml.safe_load(path.read_text()), str(path))
+        full_config(yaml.safe_load(path.read_text()), str(path))
+    default = yaml.safe_load((ROOT / "config/baselines/cqtdiff/default.yaml").read_text())
+    assert full_config(default) == DEFAULTS  # the default profile spells out the defaults
 
 
 # -- training and loading -----------------------------------------------------------------------
 def test_train_writes_loadable_checkpoint(tmp_path: Path, music) -> None:
-    manifest = write_manifest(tmp_path / "data", music)
+    manifest = tiny_manifest(tmp_path / "data", music)
     cfg = dict(TINY, train=dict(TINY["train"], checkpoint_every=1))
-    summary = train(cfg, tmp_path / "run", manifests=[str(manifest)], threads=1, source="tiny.yaml")
+    summary = train(cfg, tmp_path / "run", manifests=[str(manifest)], threads=1,
+                    source="tiny.yaml", progress=False)  # fmt: skip
     assert summary["steps"] == 2 and np.isfinite(summary["final_loss"])
+    assert json.loads((tmp_path / "run" / "summary.json").read_text())["steps"] == 2
     final = tmp_path / "run" / "final.safetensors"
     state, side = load_weights(final, "cqtdiff")
     assert side["config"]["diffusion"]["sigma_data"] == pytest.approx(summary["sigma_data"])
     assert side["seed"] == 0 and str(manifest) in side["manifests"] and side["sha256"]
-    assert side["extra"]["steps_done"] == 2
-    assert (tmp_path / "run" / "checkpoints" / "step-00000001.safetensors").is_file()
+    assert side["extra"]["step"] == 2 and side["extra"]["weights"] == "ema"
+    assert side["extra"]["segment_samples"] == summary["segment_samples"]
+    step1 = tmp_path / "run" / "checkpoints" / "step_00000001.safetensors"
+    assert step1.is_file() and load_weights(step1, "cqtdiff")[1]["extra"]["weights"] == "raw"
     assert (tmp_path / "run" / "log.csv").read_text().count("\n") == 3
     r = load(final, {"steps": 1, "seed": 3, "vocoder": "ignored"})
     assert r.steps == 1 and r.seed == 3
     # deterministic: a second run gives the same weights
-    again = train(TINY, tmp_path / "run2", manifests=[str(manifest)], threads=1, source="tiny.yaml")
+    again = train(TINY, tmp_path / "run2", manifests=[str(manifest)], threads=1,
+                  source="tiny.yaml", progress=False)  # fmt: skip
     state2, _ = load_weights(tmp_path / "run2" / "final.safetensors", "cqtdiff")
     assert again["final_loss"] == summary["final_loss"]
     assert all(torch.equal(state[k], state2[k]) for k in state)
-    # resumable: a second call on the same folder resumes from the step-1 checkpoint
-    resumed = train(cfg, tmp_path / "run", manifests=[str(manifest)], threads=1, source="tiny.yaml")
-    assert "resumed from step-00000001" in (tmp_path / "run" / "train.log").read_text()
-    state3, _ = load_weights(final, "cqtdiff")
-    assert resumed["steps"] == 2 and all(torch.equal(state[k], state3[k]) for k in state)
     with pytest.raises(BaselineError, match="tiny.yaml: unknown key"):
         train({"bogus": 1}, tmp_path / "bad", manifests=[str(manifest)], source="tiny.yaml")
 
@@ -293,8 +272,7 @@ def test_cli_train_and_restore(tmp_path: Path, music, capsys) -> None:
 
     from baselines.cli import main
 
-    assert TASKS == ("bandwidth-extension", "inpainting")
-    manifest = write_manifest(tmp_path / "data", music)
+    manifest = tiny_manifest(tmp_path / "data", music)
     config = tmp_path / "tiny.yaml"
     config.write_text(yaml.safe_dump(TINY))
     res = subprocess.run(

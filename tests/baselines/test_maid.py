@@ -1,4 +1,5 @@
-"""MAID: masks, one training step, restoration of long/stereo/any-rate files, train/load, CLI."""
+"""MAID: masks, one training step, restoration of long/stereo/any-rate files, train/load,
+resume, CLI."""
 
 from __future__ import annotations
 
@@ -7,36 +8,24 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import safetensors.torch
 import soundfile as sf
 import torch
+from baseline_helpers import MAID_TINY as TINY
+from baseline_helpers import save_untrained_vocoder, write_manifest
 
-from baselines.cli import main
-from baselines.common import save_weights
-from baselines.interface import BaselineError, Degradation, Restorer
-from baselines.maid import TASKS, MAIDNet, MAIDRestorer, load, train
+from a2sb.checkpoint import sidecar_path
+from a2sb.tasks import Task
+from baselines.interface import BaselineError, BaselineRestorer, Degradation
+from baselines.maid import MAIDNet, MAIDRestorer, full_config, load, train
 from baselines.maid.diffusion import Diffusion
-from baselines.maid.model import frame_mask, gap_frames, resolve
+from baselines.maid.model import frame_mask, gap_frames
 from baselines.maid.train import loss_on
 from baselines.mel import MelConfig
-from baselines.vocoder import build_vocoder
+from baselines.registry import METHODS
 
 RATE = 44100
 
-#: Tiny MAID: 16384-sample segments (32 frames), a two-level UNet of width 8.
-TINY = {
-    "segment": 16384,
-    "model": {
-        "channels": 8,
-        "mults": [1, 2],
-        "res_blocks": 1,
-        "attention_levels": [1],
-        "heads": 2,
-        "groups": 4,
-    },
-    "mask": {"gap_min_s": 0.05, "gap_max_s": 0.2},
-    "train": {"steps": 2, "batch_size": 2},
-    "sample": {"steps": 2, "margin_frames": 2},
-}
 VOCODER = {
     "upsample_rates": [8, 8, 8],
     "upsample_kernel_sizes": [16, 16, 16],
@@ -48,40 +37,25 @@ VOCODER = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture
 def vocoder_path(tmp_path) -> Path:
-    torch.manual_seed(0)
-    voc = build_vocoder({"model": VOCODER})
-    path = tmp_path / "vocoder.safetensors"
-    save_weights(
-        path, voc.state_dict(), "vocoder", {"mel": MelConfig().to_dict(), "model": VOCODER}
-    )
-    return path
+    return save_untrained_vocoder(tmp_path / "vocoder.safetensors", VOCODER)
 
 
 def restorer(vocoder_path: Path) -> MAIDRestorer:
     torch.manual_seed(0)
-    cfg = resolve(TINY, "test")
+    cfg = full_config(TINY, "test")
     from baselines.vocoder import load_vocoder
 
     return MAIDRestorer(MAIDNet(cfg["model"]), cfg, load_vocoder(vocoder_path))
 
 
 def manifest(folder: Path, music, n: int = 2) -> str:
-    rows = ["path,split"]
-    for i in range(n):
-        sf.write(folder / f"m{i}.wav", music(RATE, RATE, seed=i), RATE, subtype="PCM_16")
-        rows.append(f"m{i}.wav,train")
-    (folder / "train.csv").write_text("\n".join(rows) + "\n")
-    return str(folder / "train.csv")
+    return str(write_manifest(folder, [music(RATE, RATE, seed=i) for i in range(n)], RATE))
+
+
+def final_weights(run: Path) -> dict[str, torch.Tensor]:
+    return safetensors.torch.load_file(str(run / "final.safetensors"))
 
 
 def degrade(x: np.ndarray, rate: int, gaps) -> tuple[np.ndarray, Degradation, np.ndarray]:  # noqa: ANN001
@@ -107,14 +81,20 @@ def test_gap_frames_cover_every_window_that_sees_the_gap() -> None:
 
 def test_config_errors_name_file_and_key(tmp_path) -> None:
     with pytest.raises(BaselineError, match=r"maid\.yaml.*sample\.bogus"):
-        train({"sample": {"bogus": 1}}, tmp_path, manifests=[], threads=None, source="maid.yaml")
+        train({"sample": {"bogus": 1}}, tmp_path, manifests=[], source="maid.yaml")
     with pytest.raises(BaselineError, match="maid.yaml.*segment"):
-        resolve({"segment": 1000}, "maid.yaml")
+        full_config({"segment": 1000}, "maid.yaml")
+    with pytest.raises(BaselineError, match=r"maid\.yaml.*train\.ema_decay"):  # now train.ema
+        full_config({"train": {"ema_decay": 0.9}}, "maid.yaml")
+    with pytest.raises(BaselineError, match=r"maid\.yaml.*train\.loss"):
+        full_config({"train": {"loss": "l3"}}, "maid.yaml")
+    assert full_config({"train": {"ema": None}})["train"]["ema"] is None  # no EMA
+    assert not any(tmp_path.iterdir())  # nothing written for a bad config
 
 
 def test_one_training_step_lowers_the_loss_on_a_fixed_batch(music) -> None:
     torch.manual_seed(0)
-    cfg = resolve(TINY, "test")
+    cfg = full_config(TINY, "test")
     net = MAIDNet(cfg["model"])
     diffusion = Diffusion("linear", 1000, 1e-4, 0.02)
     x0 = torch.from_numpy(np.stack([music(128 * 32, 1000, seed=s) for s in (1, 2)])).float()
@@ -136,7 +116,7 @@ def test_one_training_step_lowers_the_loss_on_a_fixed_batch(music) -> None:
 
 def test_restore_long_file_keeps_known_audio(vocoder_path, music) -> None:
     maid = restorer(vocoder_path)
-    assert isinstance(maid, Restorer) and TASKS == ("inpainting",)
+    assert isinstance(maid, BaselineRestorer) and METHODS["maid"].tasks == (Task.INPAINTING,)
     x = music(3 * RATE, RATE, seed=3).astype(np.float32)  # 3 s, segment 0.37 s
     gaps = [(0.4, 0.5), (1.5, 1.8), (2.9, 3.0)]  # the last one reaches the file's end
     deg_x, deg, mask = degrade(x, RATE, gaps)
@@ -163,23 +143,30 @@ def test_restore_stereo_other_rate_and_long_gap(vocoder_path, music) -> None:
 
 def test_train_writes_a_loadable_checkpoint(tmp_path, vocoder_path, music) -> None:
     csv = manifest(tmp_path, music)
-    summary = train(TINY, tmp_path / "run", manifests=[csv], threads=1, source="t", progress=False)
+    summary = train(TINY, tmp_path / "run", manifests=[csv], threads=1, progress=False)
     ckpt = tmp_path / "run" / "final.safetensors"
     assert summary["steps"] == 2 and np.isfinite(summary["final_loss"]) and ckpt.is_file()
-    side = json.loads(ckpt.with_suffix(".json").read_text())
+    assert summary["ema"] == 0.99 and (tmp_path / "run" / "log.csv").is_file()
+    side = json.loads(sidecar_path(ckpt).read_text())
     assert side["method"] == "maid" and side["config"]["sample_rate"] == 44032
     maid = load(ckpt, {"vocoder": str(vocoder_path), "steps": 1, "seed": 3})
     assert maid.steps == 1 and maid.seed == 3
     with pytest.raises(BaselineError, match="--vocoder"):
         load(ckpt, {})
     bad = dict(TINY, mel={"n_mels": 64})
-    train(bad, tmp_path / "bad", manifests=[csv], threads=1, source="t", progress=False)
+    train(bad, tmp_path / "bad", manifests=[csv], threads=1, progress=False)
     with pytest.raises(BaselineError, match="different mel"):
         load(tmp_path / "bad" / "final.safetensors", {"vocoder": str(vocoder_path)})
 
 
+class _Killed(Exception):
+    """Stands for a kill right after a step checkpoint."""
+
+
 def test_cli_train_and_restore(tmp_path, vocoder_path, music) -> None:
     import yaml
+
+    from baselines.cli import main
 
     csv = manifest(tmp_path, music)
     config = tmp_path / "maid.yaml"
@@ -217,11 +204,16 @@ def test_cli_train_and_restore(tmp_path, vocoder_path, music) -> None:
 def test_profile_configs_are_valid(profile) -> None:
     import yaml
 
+    from baselines import vocoder
     from baselines.maid import DEFAULTS
 
-    path = Path(__file__).resolve().parents[2] / "config" / "baselines" / "maid" / f"{profile}.yaml"
-    cfg = resolve(yaml.safe_load(path.read_text()), str(path))
-    assert cfg["sample_rate"] == 44032
+    folder = Path(__file__).resolve().parents[2] / "config" / "baselines"
+    path = folder / "maid" / f"{profile}.yaml"
+    cfg = full_config(yaml.safe_load(path.read_text()), str(path))
+    assert cfg["sample_rate"] == 44032 and cfg["train"]["checkpoint_every"] > 0
+    # the vocoder's config is the one place of the mel: MAID's default is the same mel
+    voc = folder / "vocoder" / f"{profile}.yaml"
+    assert cfg["mel"] == vocoder.full_config(yaml.safe_load(voc.read_text()), str(voc))["mel"]
     if profile == "default":
         assert cfg == DEFAULTS
     if profile == "paper":

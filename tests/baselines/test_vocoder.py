@@ -1,26 +1,25 @@
-"""The shared mel vocoder: shapes, training, checkpoints, chunked vocoding, released weights."""
+"""The shared mel vocoder: shapes, training, resume, checkpoints, chunked vocoding, released
+weights."""
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 import safetensors.torch
-import soundfile as sf
 import torch
+from baseline_helpers import VOCODER_TINY as TINY
+from baseline_helpers import tiny_vocoder_config as tiny_config
+from baseline_helpers import write_manifest
 
+from a2sb.checkpoint import sidecar_path
 from baselines.interface import BaselineError
 from baselines.mel import MelConfig, log_mel
-from baselines.vocoder import (
-    TASKS,
-    Vocoder,
-    build_vocoder,
-    load_vocoder,
-    train,
-    vocode,
-)
+from baselines.registry import METHODS, Kind
+from baselines.vocoder import Vocoder, build_vocoder, load, load_vocoder, train, vocode
 from baselines.vocoder.losses import MultiResolutionSTFTLoss, MultiScaleMelLoss
 from baselines.vocoder.model import kaiser_sinc
 from baselines.vocoder.released import map_released
@@ -28,53 +27,13 @@ from baselines.vocoder.released import map_released
 RATE = 44100
 HOP = 512
 
-#: A tiny generator (3 stages of 8x, 8 channels at the end), trains in seconds.
-TINY = {
-    "upsample_rates": [8, 8, 8],
-    "upsample_kernel_sizes": [16, 16, 16],
-    "initial_channels": 32,
-    "min_channels": 8,
-    "resblock_kernel_sizes": [3],
-    "resblock_dilations": [[1, 3]],
-    "input_shift": 5.0,
-    "input_scale": 0.3,
-    "prior_iters": 0,
-}
+
+def manifest_of(folder: Path, music, n: int = 2) -> str:
+    return str(write_manifest(folder, [music(RATE, RATE, seed=i) for i in range(n)], RATE))
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-def tiny_config(**train) -> dict:
-    return {
-        "model": TINY,
-        "discriminator": {
-            "periods": [2],
-            "period_mult": 0.0625,
-            "resolutions": [[512, 128, 512]],
-            "resolution_channels": 4,
-        },
-        "loss": {
-            "mel_windows": [512, 2048],
-            "mel_bands": [40, 80],
-            "stft_resolutions": [[1024, 120, 600]],
-        },
-        "train": {"steps": 2, "batch_size": 1, "segment": 2048, **train},
-    }
-
-
-def write_manifest(folder: Path, music, n: int = 2) -> str:
-    rows = ["path,split"]
-    for i in range(n):
-        sf.write(folder / f"m{i}.wav", music(RATE, RATE, seed=i), RATE, subtype="PCM_16")
-        rows.append(f"m{i}.wav,train")
-    (folder / "train.csv").write_text("\n".join(rows) + "\n")
-    return str(folder / "train.csv")
+def final_weights(run: Path) -> dict[str, torch.Tensor]:
+    return safetensors.torch.load_file(str(run / "final.safetensors"))
 
 
 def peak_hz(wave: np.ndarray) -> float:
@@ -87,7 +46,9 @@ def peak_hz(wave: np.ndarray) -> float:
 
 
 def test_component_and_shapes() -> None:
-    assert TASKS == ()
+    assert METHODS["vocoder"].kind is Kind.COMPONENT and METHODS["vocoder"].tasks == ()
+    with pytest.raises(BaselineError, match="component"):
+        load(None, {})
     torch.manual_seed(0)
     voc = build_vocoder({"model": TINY})
     assert isinstance(voc, Vocoder) and voc.mel == MelConfig()
@@ -105,11 +66,18 @@ def test_kaiser_filter_is_a_unit_gain_lowpass() -> None:
 
 def test_config_errors_name_file_and_key(tmp_path) -> None:
     with pytest.raises(BaselineError, match=r"cfg\.yaml.*model\.bogus"):
-        train({"model": {"bogus": 1}}, tmp_path, manifests=[], threads=None, source="cfg.yaml")
+        train({"model": {"bogus": 1}}, tmp_path, manifests=[], source="cfg.yaml")
     with pytest.raises(BaselineError, match=r"cfg\.yaml.*hop"):
         build_vocoder({"model": {**TINY, "upsample_rates": [8, 8, 4]}}, source="cfg.yaml")
+    with pytest.raises(BaselineError, match=r"cfg\.yaml.*bogus"):
+        build_vocoder({"bogus": {}}, source="cfg.yaml")
     with pytest.raises(BaselineError, match="cfg.yaml"):
-        train({"train": {"steps": "many"}}, tmp_path, manifests=[], threads=None, source="cfg.yaml")
+        train({"train": {"steps": "many"}}, tmp_path, manifests=[], source="cfg.yaml")
+    with pytest.raises(BaselineError, match=r"cfg\.yaml.*train\.clip_grad_norm"):  # now grad_clip
+        train({"train": {"clip_grad_norm": 1.0}}, tmp_path, manifests=[], source="cfg.yaml")
+    with pytest.raises(BaselineError, match=r"cfg\.yaml.*gan_start"):
+        train({"train": {"gan_start": -1}}, tmp_path, manifests=[], source="cfg.yaml")
+    assert not any(tmp_path.iterdir())  # nothing written for a bad config
 
 
 def test_one_step_lowers_the_loss_on_a_fixed_batch(music) -> None:
@@ -167,18 +135,19 @@ def test_vocoder_reconstructs_a_tones_pitch() -> None:
 
 
 def test_train_writes_a_deterministic_loadable_checkpoint(tmp_path, music) -> None:
-    manifest = write_manifest(tmp_path, music)
+    manifest = manifest_of(tmp_path, music)
     cfg = tiny_config(gan_start=1)
-    summary = train(
-        cfg, tmp_path / "a", manifests=[manifest], threads=1, source="t", progress=False
-    )
+    summary = train(cfg, tmp_path / "a", manifests=[manifest], threads=1, progress=False)
     assert summary["steps"] == 2 and np.isfinite(summary["final_loss"])
+    assert np.isfinite(summary["final_mel_loss"])
     ckpt = tmp_path / "a" / "final.safetensors"
-    side = json.loads(ckpt.with_suffix(".json").read_text())
+    side = json.loads(sidecar_path(ckpt).read_text())
     assert side["method"] == "vocoder" and manifest in side["manifests"]
-    train(cfg, tmp_path / "b", manifests=[manifest], threads=1, source="t", progress=False)
-    a = safetensors.torch.load_file(str(ckpt))
-    b = safetensors.torch.load_file(str(tmp_path / "b" / "final.safetensors"))
+    with open(tmp_path / "a" / "log.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert rows and np.isfinite(float(rows[-1]["mel_loss"]))
+    train(cfg, tmp_path / "b", manifests=[manifest], threads=1, progress=False)
+    a, b = final_weights(tmp_path / "a"), final_weights(tmp_path / "b")
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     voc = load_vocoder(ckpt)
     assert not voc.training
@@ -320,12 +289,13 @@ def test_released_shape_mismatch_and_bad_files(tmp_path) -> None:
 def test_profile_configs_are_valid(profile) -> None:
     import yaml
 
-    from baselines.vocoder.train import DEFAULTS, resolve
+    from baselines.vocoder import DEFAULTS, full_config
 
     path = (
         Path(__file__).resolve().parents[2] / "config" / "baselines" / "vocoder" / f"{profile}.yaml"
     )
-    cfg = resolve(yaml.safe_load(path.read_text()), str(path))
+    cfg = full_config(yaml.safe_load(path.read_text()), str(path))
+    assert cfg["train"]["checkpoint_every"] > 0  # every run can resume
     if profile == "default":
         assert cfg == DEFAULTS  # the code's defaults are the default profile
     if profile == "paper":

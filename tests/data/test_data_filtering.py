@@ -14,9 +14,9 @@ from a2sb.data.cli import main
 from a2sb.data.filtering import (
     Item,
     filter_items,
+    licence_lookup,
     licence_report,
-    license_lookup,
-    read_jamendo_licenses,
+    read_jamendo_licences,
     report_table,
     write_report_table,
 )
@@ -49,7 +49,7 @@ def test_fma_tracks_csv_two_row_header(tmp_path):
     raw = tmp_path / "raw"
     (raw / "fma_metadata").mkdir(parents=True)
     (raw / "fma_metadata" / "tracks.csv").write_text(FMA_TRACKS)
-    lookup = license_lookup(REG["fma"], raw)
+    lookup = licence_lookup(REG["fma"], raw)
     assert lookup("fma_full/000/000002.mp3").startswith("Attribution-NonCommercial")
     assert lookup("fma_full/000/000003.mp3") == "Attribution"
     assert lookup("fma_full/000/000005.mp3") is None
@@ -60,30 +60,30 @@ def test_fma_tracks_csv_two_row_header(tmp_path):
     ]
     dec = filter_items(REG["fma"], items)
     assert [d.kept for d in dec] == [False, True, False, True]
-    assert [d.license_class for d in dec] == ["NC", "permissive", "unknown", "permissive"]
+    assert [d.licence_class for d in dec] == ["NC", "permissive", "unknown", "permissive"]
 
 
 def test_jamendo_blocks(tmp_path):
     p = tmp_path / "audio_licenses.txt"
     p.write_text(JAMENDO)
-    table = read_jamendo_licenses(p)
+    table = read_jamendo_licences(p)
     assert set(table) == {"48/948.mp3", "14/1014.mp3"}
-    lookup = license_lookup(REG["mtg_jamendo"], tmp_path)
+    lookup = licence_lookup(REG["mtg_jamendo"], tmp_path)
     assert "by/3.0" in lookup("48/948.mp3") and "by-nc-sa/2.0/fr" in lookup("14/1014.mp3")
 
 
 def test_dataset_level_rules():
     items = [Item("a.wav", 3600.0, None), Item("b.wav", 1800.0, None)]
     gtzan = filter_items(REG["gtzan"], items)
-    assert not any(d.kept for d in gtzan) and {d.license_class for d in gtzan} == {"unknown"}
+    assert not any(d.kept for d in gtzan) and {d.licence_class for d in gtzan} == {"unknown"}
     caps = filter_items(REG["musiccaps"], items)
     assert not any(d.kept for d in caps) and "YouTube" in caps[0].reason
-    slakh = filter_items(REG["slakh2100"], [Item("x.flac", 10.0, REG["slakh2100"].license.license)])
+    slakh = filter_items(REG["slakh2100"], [Item("x.flac", 10.0, REG["slakh2100"].licence.licence)])
     assert slakh[0].kept
-    maestro_items = [Item("m.wav", 600.0, REG["maestro"].license.license)]
+    maestro_items = [Item("m.wav", 600.0, REG["maestro"].licence.licence)]
     assert not filter_items(REG["maestro"], maestro_items)[0].kept
     research = filter_items(REG["maestro"], maestro_items, research_use=True)[0]
-    assert research.kept and research.license_class == "NC" and "research-use" in research.reason
+    assert research.kept and research.licence_class == "NC" and "research-use" in research.reason
 
 
 def test_sampling_plus_switch_in_filtering():
@@ -205,7 +205,7 @@ def test_items_are_the_mixtures_not_the_stems(tmp_path):
         "slakh2100_flac_redux/train/Track00001/mix.flac",
         "slakh2100_flac_redux/validation/Track00001/mix.flac",
     ]
-    assert all(i.license == "CC BY 4.0" and i.duration == pytest.approx(0.01) for i in items)
+    assert all(i.licence == "CC BY 4.0" and i.duration == pytest.approx(0.01) for i in items)
 
 
 def test_kaggle_licence_applies_to_the_whole_dataset(tmp_path):
@@ -213,10 +213,10 @@ def test_kaggle_licence_applies_to_the_whole_dataset(tmp_path):
     (tmp_path / "dataset-metadata.json").write_text(
         json.dumps({"id": "x/y", "licenses": [{"name": "CC0-1.0"}]})
     )
-    lookup = license_lookup(ds, tmp_path)
+    lookup = licence_lookup(ds, tmp_path)
     assert lookup("Train_submission/Train_submission/a.wav") == "CC0-1.0"
     assert filter_items(ds, [Item("a.wav", 1.0, lookup("a.wav"))])[0].kept
     (tmp_path / "dataset-metadata.json").write_text(
         json.dumps({"id": "x/y", "licenses": [{"name": "other"}]})
     )
-    assert not filter_items(ds, [Item("a.wav", 1.0, license_lookup(ds, tmp_path)("a.wav"))])[0].kept
+    assert not filter_items(ds, [Item("a.wav", 1.0, licence_lookup(ds, tmp_path)("a.wav"))])[0].kept

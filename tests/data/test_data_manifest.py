@@ -97,7 +97,7 @@ def test_build_manifest_drops_corrupt_and_empty_audio(tmp_path):
     out = tmp_path / "manifests" / "toy_train.csv"
     files = sorted(audio.iterdir())
     rows, dropped = build_manifest(
-        out, files, dataset="toy", split="train", license="CC BY 4.0", progress=False
+        out, files, dataset="toy", split="train", licence="CC BY 4.0", progress=False
     )
     assert sorted(r["path"] for r in rows) == ["../audio/good.wav", "../audio/narrow.flac"]
     reasons = dict(read_dropped(dropped_path(out)))
@@ -120,7 +120,7 @@ def test_build_manifest_keeps_only_permissive_unless_told(tmp_path):
         [tmp_path / "a.wav"],
         dataset="maestro",
         split="train",
-        license="CC BY-NC-SA 4.0",
+        licence="CC BY-NC-SA 4.0",
         progress=False,
     )
     assert rows == [] and "licence class NC" in dropped[0][1]
@@ -129,7 +129,7 @@ def test_build_manifest_keeps_only_permissive_unless_told(tmp_path):
         [tmp_path / "a.wav"],
         dataset="maestro",
         split="train",
-        license="CC BY-NC-SA 4.0",
+        licence="CC BY-NC-SA 4.0",
         allowed_classes=None,
         progress=False,
     )
@@ -151,7 +151,7 @@ def test_cli_manifest(tmp_path, capsys):
                 "d",
                 "--split",
                 "valid",
-                "--license",
+                "--licence",
                 "CC0 1.0",
                 "--no-progress",
             ]

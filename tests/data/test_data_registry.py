@@ -54,8 +54,8 @@ def test_published_checksums(reg):
 def test_unknowns_are_none_not_guessed(reg):
     musan = reg["musan"].files[0]
     assert musan.checksum is None and musan.size_bytes is None
-    assert reg["gtzan"].license.license is None and reg["ccmixter"].license.license is None
-    assert reg["musical_instrument"].license.format == "kaggle_metadata"
+    assert reg["gtzan"].licence.licence is None and reg["ccmixter"].licence.licence is None
+    assert reg["musical_instrument"].licence.format == "kaggle_metadata"
     raw = yaml.safe_load(
         open(
             __import__("a2sb.data.registry", fromlist=["x"]).__file__.replace(
@@ -67,11 +67,11 @@ def test_unknowns_are_none_not_guessed(reg):
 
 
 def test_licence_sources(reg):
-    assert reg["fma"].license.kind == "per_item" and reg["fma"].license.format == "fma_tracks_csv"
-    assert reg["mtg_jamendo"].license.metadata_file == "audio_licenses.txt"
-    assert reg["musiccaps"].license.kind == "none"
-    assert reg["maestro"].license.license == "CC BY-NC-SA 4.0" and reg["maestro"].research_use_only
-    assert all(d.license.kind in ("dataset", "per_item", "none") for d in reg.values())
+    assert reg["fma"].licence.kind == "per_item" and reg["fma"].licence.format == "fma_tracks_csv"
+    assert reg["mtg_jamendo"].licence.metadata_file == "audio_licenses.txt"
+    assert reg["musiccaps"].licence.kind == "none"
+    assert reg["maestro"].licence.licence == "CC BY-NC-SA 4.0" and reg["maestro"].research_use_only
+    assert all(d.licence.kind in ("dataset", "per_item", "none") for d in reg.values())
 
 
 def test_manual_sources_say_what_to_do(reg):
@@ -108,6 +108,7 @@ def test_register_cli_adds_the_data_commands():
     register_cli(sub)
     for argv in (
         ["data", "list"],
+        ["data", "licence", "CC0"],
         ["data", "license", "CC0"],
         ["data", "fetch", "fma", "--root", "/tmp/x"],
         ["data", "filter", "fma", "--root", "/tmp/x"],
@@ -121,7 +122,7 @@ def test_register_cli_adds_the_data_commands():
             "d",
             "--split",
             "train",
-            "--license",
+            "--licence",
             "CC0",
         ],
         ["data", "corpus", "--out", "/tmp/c", "--profile", "ci"],

@@ -149,5 +149,40 @@ def test_degrade_cli_errors(tmp_path, capsys) -> None:
     assert "needs --gap-ms" in capsys.readouterr().err
     code = main(["degrade", "--task", "inpainting", "--gap-ms", "300", "nope.wav", "b.wav"])
     assert code == 1
-    assert "missing file" in capsys.readouterr().err
+    assert capsys.readouterr().err == "metrics: error: nope.wav: no such file\n"
     assert main(["degrade", "--task", "nonsense", "a", "b"]) == 2
+
+
+def _listing(folder) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+@pytest.mark.parametrize("layout", ["same-file", "same-folder", "inside", "linked-folder"])
+def test_degrade_refuses_to_overwrite_its_input(tmp_path, capsys, layout: str) -> None:
+    rate = 8000
+    folder = tmp_path / "in"
+    x = np.random.default_rng(1).uniform(-0.5, 0.5, rate).astype(np.float32)
+    for name in ("a.wav", "sub/b.wav", "sub/sub/b.wav"):
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        sf.write(folder / name, x, rate, subtype="FLOAT")
+    (tmp_path / "alias").symlink_to(folder, target_is_directory=True)
+    before = _listing(tmp_path)
+    argv = ["degrade", "--task", "bandwidth-extension", "--cutoff-hz", "1000", "--quiet"]
+    if layout == "same-file":  # IN OUT the same file, spelled differently
+        argv += [str(folder / "a.wav"), str(folder / "sub" / ".." / "a.wav")]
+        victim, source = folder / "sub" / ".." / "a.wav", folder / "a.wav"
+    elif layout == "same-folder":  # --out-dir equal to --in-dir
+        argv += ["--in-dir", str(folder), "--out-dir", str(folder)]
+        victim = source = folder / "a.wav"
+    elif layout == "inside":  # --out-dir inside --in-dir: in/sub/b.wav -> in/sub/sub/b.wav
+        argv += ["--in-dir", str(folder), "--out-dir", str(folder / "sub")]
+        victim = source = folder / "sub" / "sub" / "b.wav"
+    else:  # --out-dir a link to --in-dir
+        argv += ["--in-dir", str(folder), "--out-dir", str(tmp_path / "alias")]
+        victim, source = tmp_path / "alias" / "a.wav", folder / "a.wav"
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert err == f"metrics: error: {victim}: would overwrite the input {source}\n"
+    assert _listing(tmp_path) == before  # nothing written, not even a temporary file

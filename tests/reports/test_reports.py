@@ -16,8 +16,8 @@ import soundfile as sf
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))  # reports/ is a folder of scripts, not an installed package
 
+from a2sb.io.atomic import write_text  # noqa: E402
 from reports import figures, human_eval, runtime, tables  # noqa: E402
-from reports._io import write_text  # noqa: E402
 from reports.provenance import checkpoint_hashes, find_seeds  # noqa: E402
 
 PAPER = ROOT / "reports" / "reference" / "paper_results.csv"

@@ -72,27 +72,6 @@ def test_config_hash_ignores_bookkeeping():
     assert a.config_hash() == b.config_hash() != c.config_hash()
 
 
-def test_example_configs_load():
-    files = sorted((REPO / "config" / "train").glob("*.yaml"))
-    assert {f.stem for f in files} >= {
-        "ci", "default-pretrain", "default-finetune", "paper-pretrain", "paper-finetune",
-        "paper-maestro", "paper-2ch",
-    }  # fmt: skip
-    for f in files:
-        load_config(f)
-    paper = load_config(REPO / "config/train/paper-pretrain.yaml")
-    assert (paper.global_batch, paper.max_steps, paper.precision, paper.model) == (
-        320,
-        209_000,
-        "bf16",
-        "paper",
-    )
-    fine = load_config(REPO / "config/train/paper-finetune.yaml")
-    assert (fine.global_batch, fine.max_steps, fine.precision) == (64, 250_000, "fp32")
-    assert load_config(REPO / "config/train/paper-maestro.yaml").research_use is True
-    assert load_config(REPO / "config/train/paper-2ch.yaml").kind == "complex"
-
-
 def test_dry_run_prints_resolved_options(tmp_path, capsys):
     path = tmp_path / "c.yaml"
     path.write_text("model: tiny\nglobal_batch: 8\nmicro_batch: 2\nmanifests: [m.csv]\n")

@@ -16,9 +16,10 @@ from a2sb.cli import main
 from a2sb.errors import InputError
 from a2sb.network import build_model
 from a2sb.representation import encode
-from a2sb.restore import Restorer
+from a2sb.restoration import Restorer
 from a2sb.training.dataset import CropDataset, collate, read_entries
-from a2sb.training.trainer import bridge_loss, train
+from a2sb.training.objective import BridgeSpec, bridge_loss
+from a2sb.training.trainer import train
 
 
 def weights(path):
@@ -34,12 +35,12 @@ def _fixed_batch(corpus, n=4):
         "factorized",
         (0.0, 1.0),
     )
-    args = (cfg.stft_config(), "factorized", BridgeSchedule(), 0.5, torch.device("cpu"))
-    return cfg, collate([data[g] for g in range(n)]), args
+    spec = BridgeSpec(cfg.stft_config(), "factorized", cfg.mask_config(), BridgeSchedule())
+    return cfg, collate([data[g] for g in range(n)]), spec
 
 
 def test_loss_decreases_on_a_fixed_batch(corpus):
-    cfg, batch, args = _fixed_batch(corpus)
+    cfg, batch, spec = _fixed_batch(corpus)
     torch.manual_seed(0)
     model = build_model(cfg.model_config())
     # RAdam takes momentum-only steps until its variance estimate is rectified (step 6).
@@ -48,20 +49,20 @@ def test_loss_decreases_on_a_fixed_batch(corpus):
     )
     losses = []
     for _ in range(14):
-        loss = bridge_loss(model, batch, *args)
+        loss = bridge_loss(model, batch, spec, torch.device("cpu"))
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 0.5)
         opt.step()
         losses.append(loss.item())
     with torch.no_grad():
-        final = bridge_loss(model, batch, *args).item()
+        final = bridge_loss(model, batch, spec, torch.device("cpu")).item()
     assert final < 0.88 * losses[0], losses + [final]
 
 
 def test_loss_counts_only_the_masked_region(corpus, tmp_path):
     """Eq. 10: a network exact on the missing region (inside the true bandwidth) scores 0."""
-    cfg, batch, args = _fixed_batch(corpus)
+    cfg, batch, spec = _fixed_batch(corpus)
     stft = cfg.stft_config()
     batch["keep"][:, 40:] = 0.0  # as for a file whose true bandwidth ends at row 40
 
@@ -71,8 +72,10 @@ def test_loss_counts_only_the_masked_region(corpus, tmp_path):
             weight = (batch["mask"] * batch["keep"]).unsqueeze(1)
             return target + 100.0 * (1 - weight) * torch.randn_like(x_t)
 
-    assert bridge_loss(Oracle(), batch, *args).item() < 1e-3
-    assert bridge_loss(build_model(cfg.model_config()), batch, *args).item() > 0.1
+    assert bridge_loss(Oracle(), batch, spec, torch.device("cpu")).item() < 1e-3
+    assert (
+        bridge_loss(build_model(cfg.model_config()), batch, spec, torch.device("cpu")).item() > 0.1
+    )
 
 
 def test_run_skips_bad_files_and_writes_its_directory(bad_corpus, tmp_path):

@@ -6,6 +6,7 @@ The end-to-end test runs in CI (marker ``workflow``; about 5-10 minutes on 2 CPU
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -100,3 +101,34 @@ def test_ci_pipeline_killed_resumed_and_complete(tmp_path: Path) -> None:
     # 3. a finished run has nothing left to do
     again = snakemake(tmp_path, "-n", timeout=300)
     assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
+
+
+@pytest.mark.parametrize("profile", ["ci", "default", "paper"])
+def test_run_configs_come_from_the_profile(tmp_path: Path, profile: str) -> None:
+    """Every run's config is generated from its profile (the one config): A2SB runs with their
+    t-range, the baselines with the vocoder's mel; each loads as its trainer reads it."""
+    from a2sb.training.config import TrainConfig
+    from baselines.registry import METHODS
+
+    copy_pipeline(tmp_path)
+    configfile = "config/config.yaml" if profile == "default" else f"config/{profile}.yaml"
+    runs = ["pretrain", "finetune_p2_1", "ablation_2ch", "maestro_p4_3",
+            "cqtdiff", "maid", "ibar", "vocoder"]  # fmt: skip
+    targets = [f"results/{profile}/configs/{run}.json" for run in runs]
+    res = subprocess.run([str(SNAKEMAKE), *targets, "--cores", "1", "--configfile", configfile],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert res.returncode == 0, res.stderr[-3000:]
+    read = {run: json.loads((tmp_path / t).read_text()) for run, t in zip(runs, targets)}
+    a2sb = {run: TrainConfig.from_dict(read[run], run) for run in runs[:4]}
+    assert a2sb["pretrain"].t_range == (0.0, 1.0)
+    assert a2sb["finetune_p2_1"].t_range == (0.5, 1.0)
+    assert a2sb["ablation_2ch"].kind == "complex"
+    assert a2sb["maestro_p4_3"].research_use and a2sb["maestro_p4_3"].t_range[1] == 1.0
+    for run in runs[4:]:
+        METHODS[run].module_object().full_config(read[run], run)
+    assert read["maid"]["mel"] == read["ibar"]["mel"] == read["vocoder"]["mel"]
+    if profile == "paper":
+        pre, fine = a2sb["pretrain"], a2sb["finetune_p2_1"]
+        assert (pre.global_batch, pre.max_steps, pre.precision, pre.model) == (
+            320, 209_000, "bf16", "paper")  # fmt: skip
+        assert (fine.global_batch, fine.max_steps, fine.precision) == (64, 250_000, "fp32")

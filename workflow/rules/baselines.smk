@@ -2,6 +2,7 @@
 # (degraded input, SBR, Burg AR), the learned baselines (CQTDiff, MAID, IBAR, AudioSR) and A2SB
 # (MultiDiffusion over whole files). One job per (method, test set, task): a job loads its model
 # once and restores every setting folder of the task (workflow/scripts/restore_group.py).
+# The learned baselines are trained in train.smk.
 
 
 rule restore_classical:
@@ -10,10 +11,10 @@ rule restore_classical:
     output:
         directory("results/{profile}/restored/{method}/{dataset}/{task}"),
     wildcard_constraints:
-        method="degraded|sbr|burg",
+        method="|".join(names(Kind.REFERENCE, Kind.CLASSICAL)),
     params:
-        task=lambda w: TASK_CLI[w.task],
-        settings=lambda w: ",".join(settings(w.task)),
+        task=lambda w: Task.parse(w.task),
+        settings=lambda w: setting_labels(w.task),
     threads: 1
     resources:
         mem_mb=4000,
@@ -27,10 +28,6 @@ rule restore_classical:
         "--in-dir {input} --out-dir {output} --settings {params.settings} > {log} 2>&1"
 
 
-def a2sb_steps(task):
-    return config["evaluate"][task]["steps"]
-
-
 rule restore_a2sb:
     input:
         degraded="results/{profile}/degraded/{dataset}/{task}",
@@ -38,11 +35,11 @@ rule restore_a2sb:
     output:
         directory("results/{profile}/restored/{method}/{dataset}/{task}"),
     wildcard_constraints:
-        method="a2sb_p[124]|a2sb_maestro",
+        method="|".join(names(Kind.A2SB)),
     params:
-        task=lambda w: TASK_CLI[w.task],
-        settings=lambda w: ",".join(settings(w.task)),
-        steps=lambda w: a2sb_steps(w.task),
+        task=lambda w: Task.parse(w.task),
+        settings=lambda w: setting_labels(w.task),
+        steps=lambda w: config["evaluate"][w.task]["steps"],
         seed=config["evaluate"]["seed"],
         batch=config["evaluate"]["batch_size"],
     threads: 1
@@ -62,47 +59,13 @@ rule restore_a2sb:
         "--seed {params.seed} --batch-size {params.batch} --threads {threads} > {log} 2>&1"
 
 
-# ----------------------------------------------------------------------- learned baselines
-
-
-def baseline_manifests():
-    """The manifests every learned baseline trains on: A2SB's fine-tuning data."""
-    manifests, _, _, _ = train_manifests("finetune_p1_0")
-    return manifests
-
-
-rule train_baseline:
-    input:
-        config=lambda w: BASELINES[w.name]["config"],
-        manifests=baseline_manifests(),
-    output:
-        "results/{profile}/baselines/{name}/final.safetensors",
-    wildcard_constraints:
-        name="cqtdiff|vocoder|maid|ibar",
-    params:
-        manifests=lambda w, input: " ".join(f"--manifest {m}" for m in input.manifests),
-    threads: 1  # as A2SB's training: single-threaded runs side by side use a CPU best
-    priority: 90
-    resources:
-        gpu=1,
-        mem_mb=16000,
-        runtime=60,
-    log:
-        "logs/{profile}/baselines/train_{name}.log",
-    benchmark:
-        "results/{profile}/benchmarks/train/baseline_{name}.tsv"
-    shell:
-        "{PY} -m baselines train --method {wildcards.name} --config {input.config} "
-        "{params.manifests} --out results/{wildcards.profile}/baselines/{wildcards.name} "
-        "--threads {threads} > {log} 2>&1"
-
-
 def learned_inputs(wildcards):
+    m = METHODS[wildcards.method]
     inputs = {"degraded": f"results/{PROFILE}/degraded/{wildcards.dataset}/{wildcards.task}"}
-    if wildcards.method != "audiosr":
-        inputs["model"] = f"results/{PROFILE}/baselines/{wildcards.method}/final.safetensors"
-    if wildcards.method in MEL_BASELINES:
-        inputs["vocoder"] = f"results/{PROFILE}/baselines/vocoder/final.safetensors"
+    if m.trained:
+        inputs["model"] = f"results/{PROFILE}/baselines/{m.name}/final.safetensors"
+    if m.needs_vocoder:
+        inputs["vocoder"] = f"results/{PROFILE}/baselines/{VOCODER}/final.safetensors"
     return inputs
 
 
@@ -110,11 +73,11 @@ def learned_args(wildcards, input):
     args = [f"--checkpoint {input.model}"] if "model" in input.keys() else []
     if "vocoder" in input.keys():
         args.append(f"--vocoder {input.vocoder}")
-    if wildcards.method == "audiosr":
-        args.append(f"--weights {BASELINES['audiosr']['weights']}")
-    steps = BASELINES[wildcards.method].get("steps")
-    if steps:
-        args.append(f"--steps {steps}")
+    cfg = BASELINES[wildcards.method]
+    if cfg.get("weights"):
+        args.append(f"--weights {cfg['weights']}")
+    if cfg.get("steps"):
+        args.append(f"--steps {cfg['steps']}")
     return " ".join(args)
 
 
@@ -124,10 +87,10 @@ rule restore_learned:
     output:
         directory("results/{profile}/restored/{method}/{dataset}/{task}"),
     wildcard_constraints:
-        method="cqtdiff|maid|ibar|audiosr",
+        method="|".join(names(Kind.LEARNED, Kind.PRETRAINED)),
     params:
-        task=lambda w: TASK_CLI[w.task],
-        settings=lambda w: ",".join(settings(w.task)),
+        task=lambda w: Task.parse(w.task),
+        settings=lambda w: setting_labels(w.task),
         args=learned_args,
         seed=config["evaluate"]["seed"],
     threads: 1

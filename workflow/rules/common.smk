@@ -1,72 +1,73 @@
-# Helpers shared by the rules: config validation, names of methods and settings, input lists.
+# Helpers shared by the rules: config validation, the methods and settings that run, input lists.
+# Methods come from baselines/registry.py and tasks/settings from a2sb/tasks.py: no rule spells
+# a method's name, tasks or a setting label by hand.
 import json
-import os
 import re
 import shlex
 import sys
-import tempfile
 from pathlib import Path
 
 from snakemake.utils import validate
+
+from a2sb.io.atomic import write_json
+from a2sb.tasks import Setting, Task
+from baselines.registry import METHODS, Kind, a2sb_method, names
 
 validate(config, "../schemas/config.schema.yaml", set_default=True)
 
 PY = sys.executable  # the environment Snakemake runs in: a2sb, metrics, baselines, reports
 PROFILE = config["profile"]
-TASKS = ["bandwidth_extension", "inpainting"]
-TASK_CLI = {"bandwidth_extension": "bandwidth-extension", "inpainting": "inpainting"}
+TASKS = [t.key for t in Task]  # folder names: bandwidth_extension, inpainting
 DATASETS = list(config["data"].get("evaluate_on") or config["data"]["test_sets"])
 CORPUS_SETS = ["train", "valid", "test_aam", "test_ccmixter", "test_mtd", "test_maestro"]
 PARTITIONS = config["train"]["partitions"]
 BASELINES = config.get("baselines", {})
-MEL_BASELINES = ("maid", "ibar")
 MAESTRO = config["train"]["maestro"]
 ABLATION = config["train"]["ablation_2ch"]
+VOCODER = "vocoder"
 
 
 wildcard_constraints:
     profile=re.escape(PROFILE),
-    task="bandwidth_extension|inpainting",
+    task="|".join(TASKS),
     dataset="|".join(DATASETS),
     setting=r"[0-9.]+(kHz|ms)",
     n="[124]",
 
 
 def settings(task):
-    """Setting labels as the paper writes them: 4kHz, 8kHz, 12kHz / 300ms, 500ms, 1000ms."""
-    if task == "bandwidth_extension":
-        return [f"{c / 1000:g}kHz" for c in config["evaluate"]["bandwidth_extension"]["cutoffs_hz"]]
-    return [f"{g}ms" for g in config["evaluate"]["inpainting"]["gaps_ms"]]
+    """The evaluation settings of a task folder (``bandwidth_extension``): 4kHz ... / 300ms ..."""
+    task = Task.parse(task)
+    if task is Task.BANDWIDTH_EXTENSION:
+        return [Setting.cutoff(c) for c in config["evaluate"]["bandwidth_extension"]["cutoffs_hz"]]
+    return [Setting.gap(g) for g in config["evaluate"]["inpainting"]["gaps_ms"]]
 
 
-def degradation_args(task, setting):
-    """CLI flags of a setting: --cutoff-hz 4000 or --gap-ms 300."""
-    if task == "bandwidth_extension":
-        return f"--cutoff-hz {float(setting[:-3]) * 1000:g}"
-    return f"--gap-ms {setting[:-2]}"
+def setting_labels(task):
+    return ",".join(s.label for s in settings(task))
 
 
 def a2sb_methods(dataset):
-    out = [f"a2sb_p{n}" for n in PARTITIONS]
+    out = [a2sb_method(n).name for n in PARTITIONS]
     if MAESTRO["enabled"] and dataset == "Maestro":
         out.append("a2sb_maestro")
     return out
 
 
-def learned_methods(task):
-    """The learned baselines that run for ``task``: enabled, doing the task, and (AudioSR) given
-    its weights. The others appear in the tables as "not run" with the reason."""
-    from baselines.learned import TASKS_OF
+def runs(m):
+    """Whether baseline ``m`` (a registry Method) runs in this profile: enabled and, for a
+    pretrained one, given its weights. The others appear in the tables as "not run"."""
+    cfg = BASELINES.get(m.name, {})
+    return bool(cfg.get("enabled")) and (m.kind is not Kind.PRETRAINED or bool(cfg.get("weights")))
 
-    out = []
-    for name in ("audiosr", "cqtdiff", "maid", "ibar"):
-        cfg = BASELINES.get(name, {})
-        if not cfg.get("enabled") or TASK_CLI[task] not in TASKS_OF[name]:
-            continue
-        if name == "audiosr" and not cfg.get("weights"):
-            continue
-        out.append(name)
-    return out
+
+def learned_methods(task):
+    """The learned and pretrained baselines that run for ``task``, in table order."""
+    return [
+        m.name
+        for m in METHODS.values()
+        if m.kind in (Kind.LEARNED, Kind.PRETRAINED) and m.does(task) and runs(m)
+    ]
 
 
 def methods(task, dataset):
@@ -103,9 +104,7 @@ def all_manifests():
 
 
 def model_of(method):
-    """Checkpoint or bundle that restores as ``method``."""
-    if method == "a2sb_maestro":
-        return f"results/{PROFILE}/models/a2sb_maestro.json"
+    """The partition bundle of an A2SB row (``a2sb_p2``, ``a2sb_maestro``)."""
     return f"results/{PROFILE}/models/{method}.json"
 
 
@@ -121,14 +120,14 @@ def per_item_files():
 def not_run_reasons():
     """Method -> why it has no results in this profile (the tables print it)."""
     why = {}
-    audiosr = BASELINES.get("audiosr", {})
-    if not audiosr.get("weights"):
-        why["audiosr"] = "AudioSR weights not provided"
-    elif not audiosr.get("enabled"):
-        why["audiosr"] = "disabled in this profile"
-    for name in ("cqtdiff", "maid", "ibar"):
-        if not BASELINES.get(name, {}).get("enabled"):
-            why[name] = "disabled in this profile"
+    for m in METHODS.values():
+        if m.kind not in (Kind.LEARNED, Kind.PRETRAINED) or runs(m):
+            continue
+        cfg = BASELINES.get(m.name, {})
+        if m.kind is Kind.PRETRAINED and not cfg.get("weights"):
+            why[m.name] = f"{m.label} weights not provided"
+        else:
+            why[m.name] = "disabled in this profile"
     return why
 
 
@@ -143,16 +142,21 @@ def how_to_run():
     }
 
 
+def trained_baselines():
+    """The learned baselines (and the vocoder, when a method that needs it runs) to train."""
+    chosen = {m for t in TASKS for m in learned_methods(t) if METHODS[m].trained}
+    if any(METHODS[m].needs_vocoder for m in chosen):
+        chosen.add(VOCODER)
+    return sorted(chosen)
+
+
 def baseline_checkpoints():
     """Trained learned-baseline weights the tables depend on (the vocoder with MAID or IBAR)."""
-    names = {m for t in TASKS for m in learned_methods(t) if m != "audiosr"}
-    if names & set(MEL_BASELINES):
-        names.add("vocoder")
-    return [f"results/{PROFILE}/baselines/{n}/final.safetensors" for n in sorted(names)]
+    return [f"results/{PROFILE}/baselines/{n}/final.safetensors" for n in trained_baselines()]
 
 
 def checkpoints():
-    out = [model_of(f"a2sb_p{n}") for n in PARTITIONS]
+    out = [model_of(a2sb_method(n).name) for n in PARTITIONS]
     out.append(f"results/{PROFILE}/train/pretrain/final.safetensors")
     if MAESTRO["enabled"]:
         out.append(model_of("a2sb_maestro"))
@@ -183,14 +187,3 @@ def final_targets():
             f"results/{PROFILE}/listening_test/stimuli.csv",
         ]
     )
-
-
-def write_json_atomic(path, data):
-    """Write ``data`` as JSON through a temporary file in the same folder and ``os.replace``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=2, sort_keys=True)
-        f.write("\n")
-    os.replace(tmp, path)

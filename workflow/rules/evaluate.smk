@@ -10,9 +10,9 @@ rule degrade:
         directory("results/{profile}/degraded/{dataset}/{task}"),
     params:
         loop=lambda w: " && ".join(
-            f"{PY} -m metrics degrade --task {TASK_CLI[w.task]} {degradation_args(w.task, s)} "
+            f"{PY} -m metrics degrade --task {s.task} {' '.join(s.cli_args)} "
             f"--in-dir results/{w.profile}/testsets/{w.dataset}/audio "
-            f"--out-dir results/{w.profile}/degraded/{w.dataset}/{w.task}.tmp/{s} --subtype FLOAT --quiet"
+            f"--out-dir results/{w.profile}/degraded/{w.dataset}/{w.task}.tmp/{s.label} --subtype FLOAT --quiet"
             for s in settings(w.task)
         ),
     log:
@@ -28,7 +28,7 @@ rule evaluate:
     output:
         "results/{profile}/metrics/per_item/{method}/{dataset}/{task}.csv",
     params:
-        settings=lambda w: ",".join(settings(w.task)),
+        settings=lambda w: setting_labels(w.task),
         metrics=lambda w: ",".join(metrics_of(w.dataset)),
         midi=lambda w, input: (
             f"--midi {input.reference}/midi" if "midi_f1" in metrics_of(w.dataset) else ""

@@ -1,8 +1,12 @@
 # Training: pre-training -> t-partition fine-tuning (1, 2, 4 partitions) and bundles -> the
-# 2-channel ablation -> the Maestro research-use model. Each run's TrainConfig is generated from
-# config/*.yaml (the one place for every value) into results/<profile>/configs/<run>.json.
+# 2-channel ablation -> the Maestro research-use model, and the learned baselines. Every run's
+# config is generated from the profile (config/*.yaml, the one place for every value) into
+# results/<profile>/configs/<run>.json; `snakemake --cores 1 results/<profile>/configs/<run>.json`
+# writes one, and `a2sb train --config` / `python -m baselines train --config` run it by hand.
+from a2sb.training.config import partition_range
 
 TRAIN_RUN = r"pretrain|ablation_2ch|finetune_p[124]_[0-3]|maestro_p[124]_[0-3]"
+BASELINE_RUN = "|".join(m.name for m in METHODS.values() if m.trained)
 
 
 def train_manifests(run):
@@ -18,7 +22,7 @@ def train_manifests(run):
 
 
 def train_config(run):
-    """The TrainConfig mapping of one run (a2sb/training/config.py)."""
+    """The TrainConfig mapping of one A2SB run (a2sb/training/config.py), t-range included."""
     tr = config["train"]
     manifests, split, valid, valid_split = train_manifests(run)
     cfg = {
@@ -39,11 +43,57 @@ def train_config(run):
         cfg.update(kind="complex", model=ABLATION["model"], max_steps=ABLATION["max_steps"])
     else:
         cfg.update(tr["finetune"], init=f"results/{PROFILE}/train/pretrain/final.safetensors")
+        kind, n, i = re.fullmatch(r"(finetune|maestro)_p(\d)_(\d)", run).groups()
+        cfg["t_range"] = list(partition_range(int(i), int(n)))
         cfg["description"] = f"{PROFILE}: fine-tuning {run}"
-        if run.startswith("maestro"):
+        if kind == "maestro":
             cfg.update(max_steps=MAESTRO["max_steps"], research_use=True)
             cfg["description"] += " (RESEARCH USE ONLY: non-commercial data)"
     return cfg
+
+
+def baseline_config(name):
+    """A learned baseline's config: its file of this profile, with the vocoder's mel written into
+    the methods that vocode (the vocoder's file is the one place for the mel)."""
+    import yaml
+
+    cfg = yaml.safe_load(Path(BASELINES[name]["config"]).read_text()) or {}
+    if METHODS[name].needs_vocoder:
+        vocoder = yaml.safe_load(Path(BASELINES[VOCODER]["config"]).read_text()) or {}
+        if "mel" in vocoder:
+            cfg["mel"] = vocoder["mel"]
+    return cfg
+
+
+def run_config(run):
+    return baseline_config(run) if run in METHODS else train_config(run)
+
+
+def config_files(run):
+    """The profile files a baseline run's config is made of (none for A2SB runs)."""
+    if run not in METHODS:
+        return []
+    files = [BASELINES[run]["config"]]
+    if METHODS[run].needs_vocoder:
+        files.append(BASELINES[VOCODER]["config"])
+    return files
+
+
+rule run_config:
+    input:
+        lambda w: config_files(w.run),
+    output:
+        "results/{profile}/configs/{run}.json",
+    wildcard_constraints:
+        run=f"{TRAIN_RUN}|{BASELINE_RUN}",
+    params:
+        cfg=lambda w: json.dumps(run_config(w.run), sort_keys=True),
+    priority: 100
+    log:
+        "logs/{profile}/configs/{run}.log",
+    run:
+        write_json(output[0], json.loads(params.cfg), sort_keys=True)
+        Path(log[0]).write_text(f"wrote {output[0]}\n")
 
 
 def train_inputs(wildcards):
@@ -55,26 +105,6 @@ def train_inputs(wildcards):
     return inputs
 
 
-def partition_args(run):
-    m = re.fullmatch(r"(finetune|maestro)_p(\d)_(\d)", run)
-    return f"--partition {m.group(3)} {m.group(2)}" if m else ""
-
-
-rule train_config:
-    output:
-        "results/{profile}/configs/{run}.json",
-    wildcard_constraints:
-        run=TRAIN_RUN,
-    params:
-        cfg=lambda w: json.dumps(train_config(w.run), sort_keys=True),
-    priority: 100
-    log:
-        "logs/{profile}/configs/{run}.log",
-    run:
-        write_json_atomic(output[0], json.loads(params.cfg))
-        Path(log[0]).write_text(f"wrote {output[0]}\n")
-
-
 rule train:
     input:
         unpack(train_inputs),
@@ -83,8 +113,6 @@ rule train:
         summary="results/{profile}/train/{run}/summary.json",
     wildcard_constraints:
         run=TRAIN_RUN,
-    params:
-        partition=lambda w: partition_args(w.run),
     # one thread per run: on a CPU two single-threaded runs side by side train ~25 % more
     # samples per second than one run on two threads (measured on the 2-core reference machine)
     threads: 1
@@ -100,9 +128,9 @@ rule train:
         "results/{profile}/benchmarks/train/{run}.tsv"
     shell:
         # resumes a killed run from its last checkpoint; torchrun when the job has >1 GPU
-        "{PY} workflow/scripts/train_run.py --config {input.config} {params.partition} "
-        "--out results/{wildcards.profile}/train/{wildcards.run} --gpus {resources.gpu} --threads {threads} "
-        "> {log} 2>&1"
+        "{PY} workflow/scripts/train_run.py --method a2sb --config {input.config} "
+        "--out results/{wildcards.profile}/train/{wildcards.run} --gpus {resources.gpu} "
+        "--threads {threads} > {log} 2>&1"
 
 
 rule bundle:
@@ -131,3 +159,36 @@ rule bundle_maestro:
         "logs/{profile}/models/a2sb_maestro.log",
     shell:
         "{PY} -m a2sb bundle --out {output} {input} > {log} 2>&1"
+
+
+def baseline_manifests():
+    """The manifests every learned baseline trains on: A2SB's fine-tuning data."""
+    manifests, _, _, _ = train_manifests("finetune_p1_0")
+    return manifests
+
+
+rule train_baseline:
+    input:
+        config="results/{profile}/configs/{name}.json",
+        manifests=baseline_manifests(),
+    output:
+        "results/{profile}/baselines/{name}/final.safetensors",
+    wildcard_constraints:
+        name=BASELINE_RUN,
+    params:
+        manifests=lambda w, input: " ".join(f"--manifest {m}" for m in input.manifests),
+    threads: 1  # as A2SB's training: single-threaded runs side by side use a CPU best
+    priority: 90
+    resources:
+        gpu=1,
+        mem_mb=16000,
+        runtime=60,
+    log:
+        "logs/{profile}/baselines/train_{name}.log",
+    benchmark:
+        "results/{profile}/benchmarks/train/baseline_{name}.tsv"
+    shell:
+        # resumes a killed run from its last checkpoint, as A2SB's
+        "{PY} workflow/scripts/train_run.py --method {wildcards.name} --config {input.config} "
+        "{params.manifests} --out results/{wildcards.profile}/baselines/{wildcards.name} "
+        "--gpus {resources.gpu} --threads {threads} > {log} 2>&1"

@@ -30,7 +30,7 @@ def main() -> int:
     p.add_argument("--out", type=Path, required=True)
     args = p.parse_args()
 
-    from metrics.audio import write_text
+    from a2sb.io.atomic import write_text
     from metrics.errors import MetricsError
     from metrics.evaluate import COLUMNS, evaluate_dirs, parse_metrics, rows_to_csv
 

@@ -8,13 +8,24 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
-import shutil
+import io
 import sys
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+
+from a2sb.io.atomic import atomic_dir, write_text
+from a2sb.io.audio import read_audio, write_audio
+from a2sb.tasks import Task
+
+
+def csv_text(header: list[str], rows: list[list]) -> str:
+    text = io.StringIO()
+    w = csv.writer(text)
+    w.writerow(header)
+    w.writerows(rows)
+    return text.getvalue()
 
 
 def main() -> int:
@@ -33,11 +44,15 @@ def main() -> int:
     p.add_argument("--out", type=Path, required=True)
     args = p.parse_args()
     rng = np.random.default_rng(args.seed)
-    tmp = args.out.with_name(args.out.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    (tmp / "audio").mkdir(parents=True)
-    rows = []
-    for task in ("bandwidth_extension", "inpainting"):
+    with atomic_dir(args.out) as tmp:
+        rows = write_stimuli(args, rng, tmp)
+    print(f"{args.out}: {len(rows)} stimuli")
+    return 0
+
+
+def write_stimuli(args: argparse.Namespace, rng: np.random.Generator, tmp: Path) -> list[dict]:
+    rows: list[dict] = []
+    for task in (t.key for t in Task):
         for testset in args.testsets:
             dataset = testset.name
             setting_dirs = {d.parts[-4]: d for d in args.restored
@@ -51,30 +66,23 @@ def main() -> int:
                 start = float(rng.uniform(0, span)) if span else 0.0
                 for method in ["reference", *methods]:
                     src = ref if method == "reference" else setting_dirs[method] / ref.name
-                    audio, rate = sf.read(str(src), dtype="float32", always_2d=True)
-                    seg = audio[int(start * rate) : int((start + args.seconds) * rate)].mean(axis=1)
+                    audio, rate = read_audio(src)
+                    seg = audio[:, int(start * rate) : int((start + args.seconds) * rate)].mean(
+                        axis=0
+                    )
                     seg = seg * (0.1 / max(np.sqrt(np.mean(seg**2)), 1e-6))
                     seg = np.clip(seg, -1, 1)
                     name = f"s{len(rows):05d}.wav"
-                    sf.write(str(tmp / "audio" / name), seg, rate, subtype="PCM_16")
+                    write_audio(tmp / "audio" / name, seg, rate, subtype="PCM_16")
                     rows.append({"stimulus": name, "task": task, "dataset": dataset,
                                  "setting": setting_dirs[method].name if method != "reference" else "",
                                  "method": method, "item": ref.name, "segment": k,
                                  "start_s": round(start, 3), "seconds": args.seconds})  # fmt: skip
     order = rng.permutation(len(rows))
-    with open(tmp / "stimuli.csv", "w", newline="", encoding="utf-8") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
-    with open(tmp / "ratings_template.csv", "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(["stimulus", "rater", "score"])
-        for i in order:
-            w.writerow([rows[i]["stimulus"], "", ""])
-    shutil.rmtree(args.out, ignore_errors=True)
-    os.replace(tmp, args.out)
-    print(f"{args.out}: {len(rows)} stimuli")
-    return 0
+    write_text(tmp / "stimuli.csv", csv_text(list(rows[0]), [list(r.values()) for r in rows]))
+    write_text(tmp / "ratings_template.csv",
+               csv_text(["stimulus", "rater", "score"], [[rows[i]["stimulus"], "", ""] for i in order]))  # fmt: skip
+    return rows
 
 
 if __name__ == "__main__":

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
+
+from a2sb.io.audio import read_audio, write_audio
 
 
 def main() -> int:
@@ -19,18 +19,15 @@ def main() -> int:
     args = p.parse_args()
     parts, rate = [], None
     for f in sorted(args.in_dir.glob("*.wav")):
-        audio, rate = sf.read(str(f), dtype="float32", always_2d=True)
-        parts.append(audio.mean(axis=1))
+        audio, rate = read_audio(f)
+        parts.append(audio.mean(axis=0))
     if not parts:
         print(f"make_long_input: error: no .wav files in {args.in_dir}", file=sys.stderr)
         return 2
     base = np.concatenate(parts)
     n = int(round(args.seconds * rate))
     out = np.tile(base, n // len(base) + 1)[:n]
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_name(f".{args.out.name}.tmp.wav")
-    sf.write(str(tmp), out, rate, subtype="FLOAT")
-    os.replace(tmp, args.out)
+    write_audio(args.out, out, rate, subtype="FLOAT")
     return 0
 
 

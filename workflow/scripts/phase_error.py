@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
+import io
 import sys
 from pathlib import Path
 
@@ -20,11 +20,11 @@ import torch
 
 
 def main() -> int:
-    from a2sb.audio import read_audio, resample
-    from a2sb.masks import apply_mask, bandwidth_mask
-    from a2sb.multidiffusion import WindowConfig
+    from a2sb.io.atomic import write_text
+    from a2sb.io.audio import read_audio, resample
+    from a2sb.masks import bandwidth_mask
     from a2sb.representation import encode, phase_error_map
-    from a2sb.restore import Restorer
+    from a2sb.restoration import Restorer
     from a2sb.sampler import sample, windowed_eps_fn
 
     p = argparse.ArgumentParser(description=__doc__)
@@ -44,12 +44,8 @@ def main() -> int:
     gen = torch.Generator().manual_seed(args.seed)
     x_in = encode(torch.from_numpy(wave.astype(np.float32)), cfg, restorer.kind)
     mask = bandwidth_mask(cfg, x_in.shape[-1], args.cutoff_hz)
-    x1 = apply_mask(
-        x_in, mask, restorer.mask.fill_std, torch.randn(x_in.shape, generator=gen),
-        prior=restorer.mask.fill_prior, rho=cfg.rho,
-    )
-    frames = cfg.segment_frames
-    window = WindowConfig(window_frames=frames, hop_frames=max(1, frames // 2), batch_size=8)
+    x1 = restorer.mask.degrade(x_in, mask, torch.randn(x_in.shape, generator=gen), rho=cfg.rho)
+    window = restorer.window(batch_size=8)
     with torch.no_grad():
         x0 = sample(windowed_eps_fn(restorer.router, window), x1, mask, restorer.schedule,
                     args.steps, generator=gen)  # fmt: skip
@@ -66,13 +62,11 @@ def main() -> int:
         rows.append({"band": b + 1, "f_lo": round(edges[b], 1), "f_hi": round(edges[b + 1], 1),
                      "n": int(v.size), "mean": float(v.mean()) if v.size else float("nan"),
                      **{k: float(x) for k, x in zip(("min", "p05", "q1", "median", "q3", "p95", "max"), q)}})  # fmt: skip
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_name(f".{args.out.name}.tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
-    os.replace(tmp, args.out)
+    text = io.StringIO()
+    w = csv.DictWriter(text, fieldnames=list(rows[0]))
+    w.writeheader()
+    w.writerows(rows)
+    write_text(args.out, text.getvalue())
     print(f"{args.out}: {len(rows)} bands from {src.name}")
     return 0
 

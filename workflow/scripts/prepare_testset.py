@@ -1,20 +1,23 @@
 """Make one test set: N items of a manifest (the first N, or N random with --random), optionally
 cut to --max-seconds, as 32-bit float WAV under OUT/audio/, with reference MIDI (cut alike) under
 OUT/midi/ when a MIDI folder is given, and OUT/items.csv listing the sources and their sha256.
-The folder is built under a temporary name and renamed when complete.
+The folder is built under a temporary name and renamed when complete (:func:`a2sb.io.atomic.atomic_dir`).
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
-import hashlib
+import io
 import shutil
 import sys
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
+
+from a2sb.io.atomic import atomic_dir, write_text
+from a2sb.io.audio import read_audio, write_audio
+from a2sb.io.provenance import file_sha256
 
 
 def cut_midi(src: Path, dst: Path, seconds: float) -> None:
@@ -28,6 +31,32 @@ def cut_midi(src: Path, dst: Path, seconds: float) -> None:
         inst.control_changes = [c for c in inst.control_changes if c.time < seconds]
         inst.pitch_bends = [b for b in inst.pitch_bends if b.time < seconds]
     pm.write(str(dst))
+
+
+def copy_item(src: Path, tmp: Path, args: argparse.Namespace) -> dict:
+    """Write one item (and its MIDI) into the folder being built; its row of items.csv."""
+    src = src if src.is_absolute() else args.manifest.parent / src
+    audio, rate = read_audio(src)
+    if args.max_seconds:
+        audio = audio[:, : int(round(args.max_seconds * rate))]
+    dst = tmp / "audio" / f"{src.stem}.wav"
+    write_audio(dst, audio[0] if audio.shape[0] == 1 else audio, rate, subtype="FLOAT")
+    midi = None
+    for d in ([Path(args.midi_dir)] if args.midi_dir else []) + [src.parent]:
+        for ext in (".mid", ".midi"):
+            if (d / f"{src.stem}{ext}").is_file():
+                midi = d / f"{src.stem}{ext}"
+                break
+        if midi:
+            break
+    if midi is not None:
+        (tmp / "midi").mkdir(exist_ok=True)
+        if args.max_seconds:
+            cut_midi(midi, tmp / "midi" / f"{src.stem}.mid", args.max_seconds)
+        else:
+            shutil.copyfile(midi, tmp / "midi" / f"{src.stem}.mid")
+    return {"item": dst.name, "source": str(src), "source_sha256": file_sha256(src),
+            "seconds": round(audio.shape[1] / rate, 3), "midi": str(midi or "")}  # fmt: skip
 
 
 def main() -> int:
@@ -50,41 +79,13 @@ def main() -> int:
         rows = [rows[i] for i in sorted(idx)]
     elif args.items:
         rows = rows[: args.items]
-    tmp = args.out.with_name(args.out.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    (tmp / "audio").mkdir(parents=True)
-    listing = []
-    for row in rows:
-        src = Path(row["path"])
-        src = src if src.is_absolute() else args.manifest.parent / src
-        audio, rate = sf.read(str(src), dtype="float32", always_2d=True)
-        if args.max_seconds:
-            audio = audio[: int(round(args.max_seconds * rate))]
-        dst = tmp / "audio" / f"{src.stem}.wav"
-        sf.write(str(dst), audio[:, 0] if audio.shape[1] == 1 else audio, rate, subtype="FLOAT")
-        midi = None
-        for d in ([Path(args.midi_dir)] if args.midi_dir else []) + [src.parent]:
-            for ext in (".mid", ".midi"):
-                if (d / f"{src.stem}{ext}").is_file():
-                    midi = d / f"{src.stem}{ext}"
-                    break
-            if midi:
-                break
-        if midi is not None:
-            (tmp / "midi").mkdir(exist_ok=True)
-            if args.max_seconds:
-                cut_midi(midi, tmp / "midi" / f"{src.stem}.mid", args.max_seconds)
-            else:
-                shutil.copyfile(midi, tmp / "midi" / f"{src.stem}.mid")
-        sha = hashlib.sha256(src.read_bytes()).hexdigest()
-        listing.append({"item": dst.name, "source": str(src), "source_sha256": sha,
-                        "seconds": round(len(audio) / rate, 3), "midi": str(midi or "")})  # fmt: skip
-    with open(tmp / "items.csv", "w", newline="", encoding="utf-8") as f:
-        w = csv.DictWriter(f, fieldnames=list(listing[0]))
+    with atomic_dir(args.out) as tmp:
+        listing = [copy_item(Path(row["path"]), tmp, args) for row in rows]
+        text = io.StringIO()
+        w = csv.DictWriter(text, fieldnames=list(listing[0]))
         w.writeheader()
         w.writerows(listing)
-    shutil.rmtree(args.out, ignore_errors=True)
-    tmp.rename(args.out)
+        write_text(tmp / "items.csv", text.getvalue())
     print(f"{args.out}: {len(listing)} items")
     return 0
 

@@ -6,79 +6,78 @@
         --in-dir degraded/AAM/inpainting --out-dir restored/a2sb_p1/AAM/inpainting \
         --settings 300ms,500ms,1000ms --steps 4 --seed 0
 
-``--in-dir`` holds one folder per setting (``4kHz`` ... or ``300ms`` ...) as the ``degrade`` rule
-writes them; the output mirrors it. Bandwidth extension takes the cutoff from the setting label;
-inpainting reads the gaps from ``X.gaps.json`` beside each input, so every method fills exactly
-the same gaps. The model is loaded once (A2SB through :class:`a2sb.restore.Restorer`, the
-baselines through ``baselines.cli.restorer_for``). Everything is written into a temporary sibling
-folder that is renamed when all files are done, so a killed job leaves no half-filled output.
-Progress (one line per file with its time) goes to stdout, which the rule sends to its log.
+``--method`` is a name of :mod:`baselines.registry`. ``--in-dir`` holds one folder per setting
+(``4kHz`` ... or ``300ms`` ...) as the ``degrade`` rule writes them; the output mirrors it.
+Bandwidth extension takes the cutoff from the setting (:class:`a2sb.tasks.Setting`); inpainting
+reads the gaps from ``X.gaps.json`` beside each input, so every method fills exactly the same
+gaps. The model is loaded once (A2SB rows through :class:`a2sb.restoration.Restorer`, the baselines
+through :func:`baselines.registry.load_restorer`). Everything is written into a temporary
+sibling folder that is renamed when all files are done (:func:`a2sb.io.atomic.atomic_dir`), so a
+killed job leaves no half-filled output. Progress (one line per file with its time) goes to
+stdout, which the rule sends to its log.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import shutil
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
+from a2sb.errors import A2SBError
+from a2sb.io.atomic import atomic_dir
+from a2sb.io.audio import read_audio, write_audio
+from a2sb.tasks import Setting, Task
+from baselines.interface import Degradation
+from baselines.registry import Kind, load_restorer, method
 
-def cutoff_of(setting: str) -> float:
-    """``"4kHz"`` -> 4000.0."""
-    return float(setting[:-3]) * 1000.0
+#: ``(audio [L] or [C, L], rate, setting, source) -> (restored, its rate)``
+RestoreFn = Callable[[np.ndarray, int, Setting, Path], tuple[np.ndarray, int]]
 
 
-def a2sb_restorer(args: argparse.Namespace):  # noqa: ANN201
-    from a2sb.multidiffusion import WindowConfig
-    from a2sb.restore import Restorer, restore
+def degradation_of(setting: Setting, source: Path) -> Degradation:
+    """The setting's cutoff, or the gaps of ``X.gaps.json`` beside the input."""
+    if setting.task is Task.BANDWIDTH_EXTENSION:
+        return Degradation(setting.task, cutoff_hz=setting.cutoff_hz)
+    return Degradation.from_gaps_json(source.with_suffix(".gaps.json"))
+
+
+def a2sb_restorer(args: argparse.Namespace) -> RestoreFn:
+    from a2sb.restoration import Restorer, restore
 
     model = Restorer.from_checkpoint(args.checkpoint)
-    frames = model.stft.segment_frames
-    window = WindowConfig(frames, max(1, frames // 2), args.batch_size)
+    window = model.window(batch_size=args.batch_size)
 
-    def run(audio: np.ndarray, rate: int, setting: str, source: Path) -> tuple[np.ndarray, int]:
-        kwargs = {"cutoff_hz": cutoff_of(setting)} if args.task == "bandwidth-extension" else {}
-        if args.task == "inpainting":
-            kwargs["gaps"] = gaps_of(source)
-        out = restore(audio, rate, task=args.task, checkpoint=model, steps=args.steps,
-                      seed=args.seed, window=window, name=str(source), **kwargs)  # fmt: skip
+    def run(audio: np.ndarray, rate: int, setting: Setting, source: Path) -> tuple[np.ndarray, int]:
+        d = degradation_of(setting, source)
+        out = restore(audio, rate, task=d.task, cutoff_hz=d.cutoff_hz, gaps=list(d.gaps_s) or None,
+                      checkpoint=model, steps=args.steps, seed=args.seed, window=window,
+                      name=str(source))  # fmt: skip
         return out, model.stft.sample_rate
 
     return run
 
 
-def baseline_restorer(args: argparse.Namespace):  # noqa: ANN201
-    from baselines.cli import restorer_for
-    from baselines.interface import Degradation
+def baseline_restorer(args: argparse.Namespace) -> RestoreFn:
+    restorer = load_restorer(args.method, args.task, args.checkpoint, steps=args.steps,
+                             seed=args.seed, vocoder=args.vocoder, weights=args.weights)  # fmt: skip
 
-    method = restorer_for(args)
-
-    def run(audio: np.ndarray, rate: int, setting: str, source: Path) -> tuple[np.ndarray, int]:
-        if args.task == "bandwidth-extension":
-            degradation = Degradation(args.task, cutoff_hz=cutoff_of(setting))
-        else:
-            degradation = Degradation(args.task, gaps_s=tuple(gaps_of(source)))
-        return method.restore(audio, rate, degradation), rate
+    def run(audio: np.ndarray, rate: int, setting: Setting, source: Path) -> tuple[np.ndarray, int]:
+        return restorer.restore(audio, rate, degradation_of(setting, source)), rate
 
     return run
 
 
-def gaps_of(source: Path) -> list[tuple[float, float]]:
-    sidecar = source.with_suffix(".gaps.json")
-    return [(float(a), float(b)) for a, b in json.loads(sidecar.read_text())["gaps_s"]]
-
-
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--method", required=True, help="a2sb_* or a baseline name (degraded, sbr, ...)")
+    p.add_argument("--method", required=True, help="a method of baselines/registry.py")
     p.add_argument("--checkpoint", help="A2SB checkpoint/bundle or a learned baseline's weights")
     p.add_argument("--vocoder", help="mel baselines: the vocoder's weights")
     p.add_argument("--weights", help="AudioSR: folder of the published weights")
-    p.add_argument("--task", choices=("bandwidth-extension", "inpainting"), required=True)
+    p.add_argument("--task", type=Task.parse, required=True)
     p.add_argument("--in-dir", type=Path, required=True)
     p.add_argument("--out-dir", type=Path, required=True)
     p.add_argument("--settings", required=True, help="comma-separated setting folders")
@@ -88,45 +87,37 @@ def main() -> int:
     p.add_argument("--batch-size", type=int, default=8, help="A2SB: windows per network call")
     args = p.parse_args()
 
-    import soundfile as sf
     import torch
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    settings = [s for s in args.settings.split(",") if s]
     jobs = []
-    for setting in settings:
-        sources = sorted((args.in_dir / setting).rglob("*.wav"))
+    for label in (s for s in args.settings.split(",") if s):
+        setting = Setting.parse(label)
+        sources = sorted((args.in_dir / label).rglob("*.wav"))
         if not sources:
-            print(
-                f"restore_group: error: no .wav files in {args.in_dir / setting}", file=sys.stderr
-            )
+            print(f"restore_group: error: no .wav files in {args.in_dir / label}", file=sys.stderr)
             return 2
         jobs += [(setting, src) for src in sources]
     try:
-        run = a2sb_restorer(args) if args.method.startswith("a2sb") else baseline_restorer(args)
+        a2sb = method(args.method).kind is Kind.A2SB
+        run = a2sb_restorer(args) if a2sb else baseline_restorer(args)
     except Exception as exc:  # one line naming the method and the problem
         print(f"restore_group: error: {args.method}: {exc}", file=sys.stderr)
         return 2
-    tmp = args.out_dir.with_name(args.out_dir.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
     start = time.perf_counter()
-    for setting, src in jobs:
-        t0 = time.perf_counter()
-        data, rate = sf.read(str(src), dtype="float32", always_2d=True)
-        audio = data.T[0] if data.shape[1] == 1 else data.T
-        try:
-            out, out_rate = run(audio, rate, setting, src)
-        except Exception as exc:
-            print(f"restore_group: error: {src}: {exc}", file=sys.stderr)
-            shutil.rmtree(tmp, ignore_errors=True)
-            return 2
-        dst = tmp / src.relative_to(args.in_dir)
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        sf.write(str(dst), out.T if out.ndim == 2 else out, out_rate, subtype="FLOAT")
-        print(f"{args.method} {setting} {src.name}: {time.perf_counter() - t0:.1f} s", flush=True)
-    shutil.rmtree(args.out_dir, ignore_errors=True)
-    tmp.rename(args.out_dir)
+    try:
+        with atomic_dir(args.out_dir) as tmp:
+            for setting, src in jobs:
+                t0 = time.perf_counter()
+                audio, rate = read_audio(src)
+                out, out_rate = run(audio[0] if audio.shape[0] == 1 else audio, rate, setting, src)
+                write_audio(tmp / src.relative_to(args.in_dir), out, out_rate, subtype="FLOAT")
+                print(f"{args.method} {setting} {src.name}: {time.perf_counter() - t0:.1f} s",
+                      flush=True)  # fmt: skip
+    except (A2SBError, ValueError) as exc:
+        print(f"restore_group: error: {exc}", file=sys.stderr)
+        return 2
     print(f"{len(jobs)} files in {time.perf_counter() - start:.1f} s", flush=True)
     return 0
 

@@ -1,9 +1,16 @@
-"""Run ``a2sb train`` for one pipeline job: resume a killed run, restart a changed one.
+"""Run one pipeline training job, A2SB or a learned baseline: resume a killed run, restart a
+changed one.
 
-``a2sb train --resume --dry-run`` tells whether the run directory holds a run of the same
-config (then it is continued from its last checkpoint) or of another (then it is removed and
-started afresh). With more than one GPU in the job, the run is launched under torchrun
+``<cli> train ... --resume --dry-run`` tells whether the run folder holds a run of the same
+config (then it continues from its last step checkpoint) or of another (then the folder is
+removed and the run starts afresh). A2SB with more than one GPU in the job runs under torchrun
 (``python -m torch.distributed.run --standalone --nproc-per-node N -m a2sb train ...``).
+
+::
+
+    train_run.py --method a2sb --config results/P/configs/pretrain.json --out results/P/train/pretrain
+    train_run.py --method cqtdiff --config results/P/configs/cqtdiff.json --manifest M.csv \
+        --out results/P/baselines/cqtdiff --threads 1
 """
 
 from __future__ import annotations
@@ -16,42 +23,45 @@ import sys
 from pathlib import Path
 
 
+def train_command(args: argparse.Namespace) -> list[str]:
+    """The training CLI of the method, without --resume/--dry-run."""
+    if args.method == "a2sb":
+        return [sys.executable, "-m", "a2sb", "train", "--config", args.config,
+                "--out", str(args.out), "--no-progress"]  # fmt: skip
+    manifests = [f"--manifest={m}" for m in args.manifest]
+    return [sys.executable, "-m", "baselines", "train", "--method", args.method,
+            "--config", args.config, *manifests, "--out", str(args.out),
+            "--no-progress"]  # fmt: skip
+
+
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--method", required=True, help="a2sb, or a learned baseline's name")
     p.add_argument("--config", required=True)
+    p.add_argument("--manifest", action="append", default=[], help="baselines: CSV manifest")
     p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--partition", nargs=2, metavar=("I", "N"))
     p.add_argument("--gpus", type=int, default=0)
-    p.add_argument("--threads", type=int, help="CPU threads of the job (OMP_NUM_THREADS)")
+    p.add_argument("--threads", type=int, help="CPU threads of the job")
     args = p.parse_args()
     env = dict(os.environ)
-    if args.threads:  # torch reads it at start-up for its intra-op thread pool
+    cmd = train_command(args)
+    if args.threads:  # torch reads OMP_NUM_THREADS at start-up for its intra-op thread pool
         env["OMP_NUM_THREADS"] = str(args.threads)
-    train = ["train", "--config", args.config, "--out", str(args.out), "--no-progress"]
-    if args.partition:
-        train += ["--partition", *args.partition]
-    a2sb = [sys.executable, "-m", "a2sb"]
+        cmd += ["--threads", str(args.threads)]
     if args.out.exists():
-        check = subprocess.run(
-            a2sb + train + ["--resume", "--dry-run"], capture_output=True, text=True
-        )
+        check = subprocess.run(cmd + ["--resume", "--dry-run"], capture_output=True, text=True)
         if check.returncode:
             print(f"train_run: {args.out} holds another run ({check.stderr.strip()}); restarting")
             shutil.rmtree(args.out)
-    resume = ["--resume"] if args.out.exists() else []
-    launcher = a2sb
-    if args.gpus > 1:
+    if args.out.exists():
+        cmd.append("--resume")
+    if args.method == "a2sb" and args.gpus > 1:
         import torch
 
         if torch.cuda.is_available():
-            launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
-            launcher += [
-                "--nproc-per-node",
-                str(min(args.gpus, torch.cuda.device_count())),
-                "-m",
-                "a2sb",
-            ]
-    cmd = launcher + train + resume
+            gpus = str(min(args.gpus, torch.cuda.device_count()))
+            cmd[:3] = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+                       "--nproc-per-node", gpus, "-m", "a2sb"]  # fmt: skip
     print(" ".join(cmd), flush=True)
     return subprocess.run(cmd, env=env).returncode
 

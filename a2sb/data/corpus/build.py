@@ -36,16 +36,19 @@ from typing import Any
 import numpy as np
 
 from a2sb.errors import InputError
+from a2sb.io.atomic import write_json
+from a2sb.io.audio import write_audio
+from a2sb.io.provenance import package_versions
 
 from ..bandwidth import SpectrumAccumulator
-from ..manifest import atomic_write_text, build_manifest
+from ..manifest import build_manifest
 from . import drums as drum_mod
 from . import synth
 from .midi import MidiNote, write_midi
 from .scores import SET_NAMES, Score, load_score, pools, rights_ok
 
 SAMPLE_RATE = 44100
-LICENSE = "Public Domain (composition from the music21 corpus); audio synthesized by a2sb"
+LICENCE = "Public Domain (composition from the music21 corpus); audio synthesized by a2sb"
 TEST_SETS = ("test_aam", "test_ccmixter", "test_mtd", "test_maestro")
 
 
@@ -533,13 +536,9 @@ def _render_fluidsynth(
 
 
 def _write_wav(path: Path, audio: np.ndarray, sr: int) -> None:
-    import soundfile as sf
-
+    """``audio`` [L] in [-1, 1] quantised by rounding to 16-bit PCM, written atomically."""
     pcm = np.clip(np.round(audio.astype(np.float64) * 32767.0), -32768, 32767).astype(np.int16)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    sf.write(str(tmp), pcm, sr, subtype="PCM_16", format="WAV")
-    os.replace(tmp, path)
+    write_audio(path, pcm, sr, subtype="PCM_16")
 
 
 def build_corpus(
@@ -574,7 +573,7 @@ def build_corpus(
         "sample_rate": SAMPLE_RATE,
         "format": "WAV PCM_16 mono",
         "renderer": renderer,
-        "license": LICENSE,
+        "license": LICENCE,  # the report's key, spelled like the manifests' column
         "versions": _versions(),
         "sets": {},
     }
@@ -605,7 +604,7 @@ def build_corpus(
             files,
             dataset=f"offline-{set_name}",
             split=spec.split,
-            license=LICENSE,
+            licence=LICENCE,
             progress=False,
         )
         if dropped:
@@ -640,17 +639,10 @@ def build_corpus(
     report["total_seconds"] = round(sum(s["total_seconds"] for s in report["sets"].values()), 3)
     report["total_bytes"] = sum(s["bytes"] for s in report["sets"].values())
     report["build_seconds"] = round(time.perf_counter() - t_start, 2)
-    atomic_write_text(out / "corpus_report.json", json.dumps(report, indent=2) + "\n")
+    write_json(out / "corpus_report.json", report)
     return report
 
 
-def _versions() -> dict[str, str]:
-    import music21
-    import scipy
-
-    return {
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "scipy": scipy.__version__,
-        "music21": str(music21.__version__),
-    }
+def _versions() -> dict[str, str | None]:
+    """Python and the versions of the packages that shape the corpus's samples."""
+    return {"python": platform.python_version(), **package_versions(("numpy", "scipy", "music21"))}

@@ -8,11 +8,12 @@ the MIDI-F1 evaluation. The reader returns notes in seconds (for tests and evalu
 
 from __future__ import annotations
 
-import os
 import struct
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from a2sb.io.atomic import write_bytes
 
 TICKS_PER_BEAT = 960
 
@@ -88,11 +89,7 @@ def write_midi(
             ev.append((off, 2, bytes([0x80 | channel, n.pitch & 0x7F, 0])))
         chunks.append(_track(ev))
     data = b"MThd" + struct.pack(">IHHH", 6, 1, len(chunks), TICKS_PER_BEAT) + b"".join(chunks)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    write_bytes(path, data)
 
 
 def read_midi(path: str | Path) -> list[MidiNote]:
@@ -154,14 +151,3 @@ def read_midi(path: str | Path) -> list[MidiNote]:
             on, vel = open_notes[(ch, a)].pop(0)
             notes.append(MidiNote(seconds(on), seconds(tick), a, vel, ch))
     return sorted(notes, key=lambda n: (n.onset, n.pitch))
-
-
-def tracks_from_parts(
-    parts: Mapping[int, Sequence[MidiNote]], names: Mapping[int, str], programs: Mapping[int, int]
-) -> list[tuple[str, int, int, Sequence[MidiNote]]]:
-    """Tracks for :func:`write_midi` from notes per part (channels 0..8, 10..15; 9 is drums)."""
-    channels = [c for c in range(16) if c != 9]
-    return [
-        (names.get(p, f"part{p}"), programs.get(p, 0), channels[i % 15], parts[p])
-        for i, p in enumerate(sorted(parts))
-    ]

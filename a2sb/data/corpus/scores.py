@@ -24,7 +24,7 @@ from pathlib import Path
 
 from a2sb.errors import InputError
 
-from ..licenses import classify
+from ..licences import classify
 
 SET_NAMES = ("train", "valid", "test_aam", "test_ccmixter", "test_mtd", "test_maestro")
 
@@ -151,7 +151,7 @@ def rights_text(path: str) -> str:
 def rights_ok(path: str) -> bool:
     """True when the file has no embedded rights text or a permissive one."""
     text = rights_text(path)
-    return not text or classify(text).license_class == "permissive"
+    return not text or classify(text).licence_class == "permissive"
 
 
 @functools.lru_cache(maxsize=64)

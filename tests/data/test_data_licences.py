@@ -8,7 +8,7 @@ import math
 import pytest
 
 from a2sb.data.cli import main
-from a2sb.data.licenses import CLASSES, classify, is_kept
+from a2sb.data.licences import CLASSES, classify, is_kept
 
 P, NC, ND, SA, U, OT = "permissive", "NC", "ND", "SA", "unknown", "other"
 
@@ -137,7 +137,7 @@ def test_classify_table(text, expected):
 
 @pytest.mark.parametrize("value", [None, float("nan"), math.nan])
 def test_missing_values_are_unknown(value):
-    assert classify(value).license_class == U
+    assert classify(value).licence_class == U
 
 
 def test_multiple_restrictions_are_all_named():
@@ -147,13 +147,13 @@ def test_multiple_restrictions_are_all_named():
 
 def test_sampling_plus_is_a_switch():
     url = "http://creativecommons.org/licenses/sampling+/1.0/"
-    assert classify(url).license_class == OT
-    assert classify(url, allow_sampling_plus=True).license_class == P
-    assert classify("NC-Sampling+", allow_sampling_plus=True).license_class == NC
+    assert classify(url).licence_class == OT
+    assert classify(url, allow_sampling_plus=True).licence_class == P
+    assert classify("NC-Sampling+", allow_sampling_plus=True).licence_class == NC
     assert (
         classify(
             "http://creativecommons.org/licenses/sampling/1.0/", allow_sampling_plus=True
-        ).license_class
+        ).licence_class
         == OT
     )
 
@@ -162,12 +162,12 @@ def test_only_permissive_is_kept():
     assert is_kept(P) and not any(is_kept(c) for c in (NC, ND, SA, U, OT))
 
 
-def test_cli_license(capsys):
+def test_cli_licence(capsys):
     assert (
         main(
             [
                 "data",
-                "license",
+                "licence",
                 "Attribution-Noncommercial-Share",
                 "Alike",
                 "3.0",
@@ -179,5 +179,6 @@ def test_cli_license(capsys):
     )
     out = capsys.readouterr().out.strip()
     assert out.startswith("NC\t") and "share-alike" in out
+    # "license" stays an alias of the command
     assert main(["data", "license", "--json", "CC0 1.0 Universal"]) == 0
     assert '"class": "permissive"' in capsys.readouterr().out

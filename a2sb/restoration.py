@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from .audio import check_signal, resample
 from .bridge import BridgeSchedule
 from .errors import CheckpointError, InputError
-from .masks import MaskConfig, apply_mask, bandwidth_mask, frames_touching, gap_mask
+from .io.audio import check_signal, resample
+from .masks import MaskConfig, bandwidth_mask, frames_touching, gap_mask
 from .multidiffusion import WindowConfig
 from .representation import STFTConfig, dc_row, decode, encode
 from .sampler import PartitionRouter, sample, windowed_eps_fn
@@ -48,7 +48,9 @@ def check_gaps(gaps: Sequence[tuple[float, float]], duration_s: float, name: str
         if not 0 <= start < end:
             raise InputError(f"{name}: gap {start}-{end} s is empty or negative")
         if end > duration_s:
-            raise InputError(f"{name}: gap {start}-{end} s lies outside the file ({duration_s:.2f} s)")
+            raise InputError(
+                f"{name}: gap {start}-{end} s lies outside the file ({duration_s:.2f} s)"
+            )
     for (s0, e0), (s1, e1) in zip(ordered[:-1], ordered[1:]):
         if s1 < e0:
             raise InputError(f"{name}: gaps {s0}-{e0} s and {s1}-{e1} s overlap")
@@ -99,6 +101,16 @@ class Restorer:
             device=torch.device(device),
         )
 
+    def window(
+        self,
+        window_frames: int | None = None,
+        hop_frames: int | None = None,
+        batch_size: int = WindowConfig.batch_size,
+    ) -> WindowConfig:
+        """MultiDiffusion windows (SPEC 7): by default the training segment, hop half of it."""
+        frames = window_frames or self.stft.segment_frames
+        return WindowConfig(frames, hop_frames or max(1, frames // 2), batch_size)
+
     def restore_channel(
         self,
         wave: np.ndarray,
@@ -125,7 +137,7 @@ class Restorer:
             mask = gap_mask(cfg, n_frames, gaps or [])
         mask = mask.to(self.device)
         fill = torch.randn(x_in.shape, generator=generator).to(self.device)
-        x1 = apply_mask(x_in, mask, self.mask.fill_std, fill, prior=self.mask.fill_prior, rho=cfg.rho)
+        x1 = self.mask.degrade(x_in, mask, fill, rho=cfg.rho)
         del fill, x_in
         eps_fn = windowed_eps_fn(self.router, window)
         x0 = sample(eps_fn, x1, mask, self.schedule, steps, generator=generator, progress=progress)
@@ -137,7 +149,9 @@ class Restorer:
         if task == "inpainting":
             keep = np.ones(length, dtype=bool)
             for start, end in gaps or []:
-                keep[int(round(start * cfg.sample_rate)) : int(round(end * cfg.sample_rate))] = False
+                keep[int(round(start * cfg.sample_rate)) : int(round(end * cfg.sample_rate))] = (
+                    False
+                )
             out = np.where(keep, wave, out)
         return out.astype(np.float32)
 
@@ -181,13 +195,17 @@ def restore(
             )
     else:
         check_gaps(list(gaps or []), duration, name)
-    restorer = checkpoint if isinstance(checkpoint, Restorer) else Restorer.from_checkpoint(checkpoint, device)
+    restorer = (
+        checkpoint
+        if isinstance(checkpoint, Restorer)
+        else Restorer.from_checkpoint(checkpoint, device)
+    )
     rate = restorer.stft.sample_rate
     if task == "bandwidth-extension" and cutoff_hz >= rate / 2:
-        raise InputError(f"{name}: cutoff {cutoff_hz} Hz lies at or above the model's Nyquist ({rate / 2:g} Hz)")
-    if window is None:
-        frames = restorer.stft.segment_frames
-        window = WindowConfig(window_frames=frames, hop_frames=max(1, frames // 2))
+        raise InputError(
+            f"{name}: cutoff {cutoff_hz} Hz lies at or above the model's Nyquist ({rate / 2:g} Hz)"
+        )
+    window = window or restorer.window()
     generator = torch.Generator().manual_seed(seed)
     channels = audio[None] if audio.ndim == 1 else audio
     channels = resample(channels, sample_rate, rate)
