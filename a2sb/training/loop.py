@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import safetensors.torch
 import torch
 from torch import nn
 from tqdm.auto import tqdm
@@ -401,8 +402,6 @@ class _Loop:
             log.info("--resume: no checkpoint in %s yet, starting from step 0", ckpt_dir)
             return 0
         check_resumable(self.run.run_dir, self.method.config_hash)
-        import safetensors.torch
-
         try:
             weights = safetensors.torch.load_file(str(found.weights))
             self.method.model.load_state_dict(weights, strict=True)
@@ -411,13 +410,15 @@ class _Loop:
             raise CheckpointError(
                 f"{found.weights}: cannot restore the weights ({first})"
             ) from None
-        objects = self.objects()
-        rng = {k: objects.pop(k) for k in list(objects) if k.startswith("rng.")}
+        objects = {k: v for k, v in self.objects().items() if not k.startswith("rng.")}
         unpack_state(objects, found.tensors, found.meta)
         torch.set_rng_state(found.tensors["rng.torch"])
-        cuda = [found.tensors[k] for k in sorted(rng) if k.startswith("rng.cuda")]
+        cuda = sorted((int(k[8:]), v) for k, v in found.tensors.items() if k.startswith("rng.cuda"))
         if cuda and len(cuda) == torch.cuda.device_count():
-            torch.cuda.set_rng_state_all(cuda)
+            torch.cuda.set_rng_state_all([state for _, state in cuda])
+        elif cuda:
+            log.warning("CUDA RNG states of %d devices not restored on %d", len(cuda),
+                        torch.cuda.device_count())  # fmt: skip
         self.nonfinite = int(found.meta.get("nonfinite_steps", 0))
         self.run.run_id = found.meta.get("run_id", self.run.run_id)
         log.info("resumed from step %d (%s)", found.step, found.weights.name)
