@@ -41,6 +41,12 @@ def checkpoint(tmp_path_factory) -> Path:
     return path
 
 
+def bwe_args(src: Path, out: Path, checkpoint: Path, *extra: str) -> list[str]:
+    """``a2sb restore SRC OUT`` at a 4 kHz cutoff with ``checkpoint``, no progress bar."""
+    return ["restore", str(src), str(out), "--task", "bandwidth-extension", "--cutoff-hz", "4000",
+            "--checkpoint", str(checkpoint), "--no-progress", *extra]  # fmt: skip
+
+
 def run_cli(*args: str) -> tuple[int, str]:
     proc = subprocess.run(
         [sys.executable, "-m", "a2sb", *args], capture_output=True, text=True, timeout=300
@@ -54,22 +60,7 @@ def test_cli_end_to_end_stereo_10s(tmp_path, checkpoint):
     src = tmp_path / "in.wav"
     sf.write(src, np.stack([left, right], axis=1), rate, subtype="PCM_16")
     out = tmp_path / "out.wav"
-    code, err = run_cli(
-        "restore",
-        str(src),
-        str(out),
-        "--task",
-        "bandwidth-extension",
-        "--cutoff-hz",
-        "4000",
-        "--checkpoint",
-        str(checkpoint),
-        "--steps",
-        "2",
-        "--seed",
-        "1",
-        "--no-progress",
-    )
+    code, err = run_cli(*bwe_args(src, out, checkpoint, "--steps", "2", "--seed", "1"))
     assert code == 0, err
     data, out_rate = sf.read(out, always_2d=True)
     assert out_rate == RATE and data.shape == (10 * RATE, 2)
@@ -227,20 +218,7 @@ def test_checkpoint_problems_are_one_line_errors(tmp_path, checkpoint, capsys):
     bad = tmp_path / "bad.safetensors"
     bad.write_bytes(checkpoint.read_bytes()[:-8] + b"\0" * 8)
     (tmp_path / "bad.json").write_text(checkpoint.with_suffix(".json").read_text())
-    code = cli_main(
-        [
-            "restore",
-            str(src),
-            str(out),
-            "--task",
-            "bandwidth-extension",
-            "--cutoff-hz",
-            "4000",
-            "--checkpoint",
-            str(bad),
-            "--no-progress",
-        ]
-    )
+    code = cli_main(bwe_args(src, out, bad))
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "bad.safetensors" in err[0] and not out.exists()
     # a bundle whose partitions disagree on the STFT config
@@ -259,20 +237,7 @@ def test_checkpoint_problems_are_one_line_errors(tmp_path, checkpoint, capsys):
     from a2sb.checkpoint import write_bundle
 
     write_bundle(bundle, [(first, (0.0, 0.5)), (other, (0.5, 1.0))])
-    code = cli_main(
-        [
-            "restore",
-            str(src),
-            str(out),
-            "--task",
-            "bandwidth-extension",
-            "--cutoff-hz",
-            "4000",
-            "--checkpoint",
-            str(bundle),
-            "--no-progress",
-        ]
-    )
+    code = cli_main(bwe_args(src, out, bundle))
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "disagree" in err[0] and not out.exists()
 
@@ -320,8 +285,7 @@ def test_a_bad_mask_config_in_the_sidecar_is_a_one_line_error(tmp_path, capsys):
                     extra={"mask_config": masks, "beta_max": 1.0})  # fmt: skip
     src = write(tmp_path, "in.wav", np.zeros(RATE, dtype=np.float32) + 0.1)
     out = tmp_path / "out.wav"
-    code = cli_main(["restore", str(src), str(out), "--task", "bandwidth-extension", "--cutoff-hz",
-                     "4000", "--checkpoint", str(path), "--no-progress"])  # fmt: skip
+    code = cli_main(bwe_args(src, out, path))
     err = capsys.readouterr().err.strip().splitlines()
     assert code != 0 and len(err) == 1 and str(path) in err[0] and "fill_prior" in err[0]
     assert not out.exists()
