@@ -24,10 +24,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-import soundfile as sf  # noqa: E402
 from scipy import signal  # noqa: E402
 
 from a2sb.io.atomic import write_text  # noqa: E402
+from a2sb.io.audio import read_audio  # noqa: E402
 
 from ._io import provenance_caption, save_figure  # noqa: E402
 from .tables import METHODS  # noqa: E402
@@ -48,8 +48,8 @@ def load(path: Path, name: str | None = None) -> tuple[np.ndarray, int]:
     path = Path(path)
     if path.is_dir():
         path = path / name if name else first_wav(path)
-    audio, rate = sf.read(str(path), dtype="float64", always_2d=True)
-    return audio.mean(axis=1), rate
+    audio, rate = read_audio(path, dtype="float64")
+    return audio.mean(axis=0), rate
 
 
 def spectrogram_db(x: np.ndarray, rate: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
