@@ -63,12 +63,6 @@ class Setting:
         return self.value
 
     @property
-    def gap_ms(self) -> float:
-        if self.task is not Task.INPAINTING:
-            raise ValueError(f"{self.label} is not an inpainting setting")
-        return self.value
-
-    @property
     def label(self) -> str:
         """As the paper's tables write it: ``4kHz``, ``12kHz``, ``300ms``."""
         if self.task is Task.BANDWIDTH_EXTENSION:

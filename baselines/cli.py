@@ -41,26 +41,14 @@ RESTORERS = [m.name for m in METHODS.values() if m.kind not in (Kind.A2SB, Kind.
 TRAINED = [m.name for m in METHODS.values() if m.trained]
 
 
-def degradation_for(args: argparse.Namespace, source: Path) -> Degradation:
-    if args.task is Task.BANDWIDTH_EXTENSION:
-        if args.cutoff_hz is None:
-            raise BaselineError("--task bandwidth-extension needs --cutoff-hz")
-        return Degradation(args.task, cutoff_hz=args.cutoff_hz)
-    if args.gaps:
-        return Degradation(args.task, gaps_s=tuple(parse_gaps(args.gaps)))
-    sidecar = source.with_suffix(".gaps.json")
-    if not sidecar.is_file():
-        raise BaselineError(f"{source}: no --gaps and no {sidecar.name} beside it")
-    return Degradation.from_gaps_json(sidecar)
-
-
 def cmd_restore(args: argparse.Namespace) -> int:
     jobs = plan_outputs(args.paths, args.in_dir, args.out_dir, OUTPUT_SUBTYPE)
+    gaps = tuple(parse_gaps(args.gaps)) if args.gaps else ()
     restorer = load_restorer(args.method, args.task, args.checkpoint, steps=args.steps,
                              seed=args.seed, vocoder=args.vocoder, weights=args.weights)  # fmt: skip
     for source, target in jobs:
         audio, rate = read_audio(source)
-        degradation = degradation_for(args, source)
+        degradation = Degradation.for_file(args.task, source, args.cutoff_hz, gaps)
         try:
             out = restorer.restore(audio[0] if audio.shape[0] == 1 else audio, rate, degradation)
         except BaselineError as exc:

@@ -96,10 +96,11 @@ def save_weights(
     state: Mapping[str, torch.Tensor],
     method: str,
     config: Mapping[str, Any],
-    manifests: Sequence[str] = (),
+    manifests: Sequence[str] | Mapping[str, str] = (),
     extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Write ``path`` (.safetensors) and its sidecar atomically; return the sidecar."""
+    """Write ``path`` (.safetensors) and its sidecar atomically; return the sidecar.
+    ``manifests``: the training manifests (hashed here), or their sha256 by path already."""
     path = Path(path)
     if path.suffix != ".safetensors":
         raise BaselineError(f"{path}: a checkpoint name must end in .safetensors")
@@ -112,7 +113,9 @@ def save_weights(
         "sha256": None,
         "config": dict(config),
         "config_hash": config_hash(config),
-        "manifests": {str(m): file_sha256(m) for m in manifests},
+        "manifests": dict(manifests)
+        if isinstance(manifests, Mapping)
+        else {str(m): file_sha256(m) for m in manifests},
         "seed": config.get("seed"),
         "git_commit": git.commit,
         "git_dirty": git.dirty,
@@ -176,7 +179,8 @@ class BaselineTraining(TrainingMethod):
     """
 
     def __init__(self, method: str, cfg: dict[str, Any], manifests: Sequence[str]) -> None:
-        self.method, self.cfg, self.manifests = method, cfg, list(manifests)
+        self.method, self.cfg = method, cfg
+        self.manifest_sha256 = {str(m): file_sha256(m) for m in manifests}  # once per run
         self.batch_size = int(cfg["train"]["batch_size"])
         # of the config as resolved, before derived values (e.g. CQTDiff's sigma_data) fill in
         self.config_hash = training_hash(cfg)
@@ -195,7 +199,7 @@ class BaselineTraining(TrainingMethod):
         ema = final and self.cfg["train"]["ema"] is not None
         extra = {"step": run.step, "run_id": run.run_id, "weights": "ema" if ema else "raw",
                  **self.weights_extra()}  # fmt: skip
-        return save_weights(path, weights, self.method, self.cfg, self.manifests, extra)
+        return save_weights(path, weights, self.method, self.cfg, self.manifest_sha256, extra)
 
 
 def train_baseline(

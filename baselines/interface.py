@@ -69,6 +69,28 @@ class Degradation:
         return [(round(a * sample_rate), round(b * sample_rate)) for a, b in self.gaps_s]
 
     @classmethod
+    def for_file(
+        cls,
+        task: Task | str,
+        source: str | Path,
+        cutoff_hz: float | None = None,
+        gaps_s: tuple[tuple[float, float], ...] = (),
+    ) -> Degradation:
+        """The degradation of input ``source``: bandwidth extension above ``cutoff_hz``;
+        inpainting of ``gaps_s``, or else of the gaps in the ``X.gaps.json`` beside it."""
+        task = Task.parse(task)
+        if task is Task.BANDWIDTH_EXTENSION:
+            if cutoff_hz is None:
+                raise BaselineError("--task bandwidth-extension needs --cutoff-hz")
+            return cls(task, cutoff_hz=cutoff_hz)
+        if gaps_s:
+            return cls(task, gaps_s=tuple(gaps_s))
+        sidecar = Path(source).with_suffix(".gaps.json")
+        if not sidecar.is_file():
+            raise BaselineError(f"{source}: no gaps given and no {sidecar.name} beside it")
+        return cls.from_gaps_json(sidecar)
+
+    @classmethod
     def from_gaps_json(cls, path: str | Path) -> Degradation:
         """Read the ``X.gaps.json`` that ``python -m metrics degrade`` writes beside ``X``."""
         try:

@@ -25,7 +25,7 @@ from ..errors import InputError
 PathLike = str | os.PathLike[str]
 
 
-def ordinary_mode() -> int:
+def _ordinary_mode() -> int:
     """``0666`` minus the process umask: the mode ``open()`` would give a new file."""
     mask = os.umask(0)
     os.umask(mask)
@@ -60,7 +60,7 @@ def atomic_write(path: PathLike, write: Callable[[Path], None], *, suffix: str =
     tmp = Path(name)
     try:
         write(tmp)
-        os.chmod(tmp, ordinary_mode())
+        os.chmod(tmp, _ordinary_mode())
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)

@@ -6,6 +6,7 @@ to the code, the config, the data and the weights that made it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -38,19 +39,22 @@ def file_sha256(path: str | os.PathLike[str], chunk_bytes: int = 1 << 22) -> str
     return digest.hexdigest()
 
 
-def canonical_json(data: Any) -> str:
+def _canonical_json(data: Any) -> str:
     """The JSON text that :func:`config_hash` digests: sorted keys, no spaces."""
     return json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
 
 
 def config_hash(data: Any) -> str:
     """sha256 of ``data`` as canonical JSON (key order and formatting do not matter)."""
-    return hashlib.sha256(canonical_json(data).encode()).hexdigest()
+    return hashlib.sha256(_canonical_json(data).encode()).hexdigest()
 
 
+@functools.lru_cache(maxsize=8)
 def git_state(repo_dir: str | os.PathLike[str] | None = None) -> GitState:
     """The git commit and dirty flag (untracked files do not count) of ``repo_dir``, by default
-    the work tree holding this package; ``(None, None)`` outside git or without git."""
+    the work tree holding this package; ``(None, None)`` outside git or without git. Read once
+    per process (the code a process runs is what it loaded), so a run's step checkpoints do not
+    call git again."""
     cwd = Path(repo_dir) if repo_dir is not None else PROJECT_ROOT
 
     def git(*args: str) -> str | None:
@@ -71,13 +75,18 @@ def git_state(repo_dir: str | os.PathLike[str] | None = None) -> GitState:
 
 def package_versions(names: Iterable[str] = CORE_PACKAGES) -> dict[str, str | None]:
     """Installed version of each distribution (None when not installed)."""
+    return dict(_versions(tuple(names)))
+
+
+@functools.lru_cache(maxsize=8)
+def _versions(names: tuple[str, ...]) -> tuple[tuple[str, str | None], ...]:
     out: dict[str, str | None] = {}
     for name in names:
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             out[name] = None
-    return out
+    return tuple(out.items())
 
 
 def hash_files(paths: Iterable[str | os.PathLike[str]]) -> dict[str, str]:

@@ -40,9 +40,8 @@ RestoreFn = Callable[[np.ndarray, int, Setting, Path], tuple[np.ndarray, int]]
 
 def degradation_of(setting: Setting, source: Path) -> Degradation:
     """The setting's cutoff, or the gaps of ``X.gaps.json`` beside the input."""
-    if setting.task is Task.BANDWIDTH_EXTENSION:
-        return Degradation(setting.task, cutoff_hz=setting.cutoff_hz)
-    return Degradation.from_gaps_json(source.with_suffix(".gaps.json"))
+    cutoff = setting.cutoff_hz if setting.task is Task.BANDWIDTH_EXTENSION else None
+    return Degradation.for_file(setting.task, source, cutoff)
 
 
 def a2sb_restorer(args: argparse.Namespace) -> RestoreFn:
