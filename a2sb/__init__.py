@@ -8,7 +8,7 @@ Public API::
     sched = a2sb.BridgeSchedule(beta_max=1.0)
     model = a2sb.build_model("paper")
     out = a2sb.restore(audio, sample_rate, task="bandwidth-extension", cutoff_hz=4000,
-                       checkpoint=path, steps=50, seed=0)
+                       checkpoint=path, steps=50, seed=0)   # protocol="official": a2sb.protocol
 
 The names are imported on first use: ``import a2sb`` (and the torch-free :mod:`a2sb.io`,
 :mod:`a2sb.tasks`, :mod:`a2sb.errors` that :mod:`metrics` uses) does not load torch.
@@ -35,7 +35,9 @@ _LAZY = {
     "decode": "representation",
     "encode": "representation",
     "phase_error_map": "representation",
+    "Protocol": "protocol",
     "Restorer": "restoration",
+    "estimate_cutoff": "cutoff",
     "restore": "restoration",
     "build_model": "network",
 }

@@ -22,6 +22,7 @@ import argparse
 import builtins
 import collections
 import io
+import json
 import pickle
 import re
 import sys
@@ -39,7 +40,7 @@ from .checkpoint import (
     shape_mismatch,
     sidecar_path,
 )
-from .errors import A2SBError, CheckpointError
+from .errors import A2SBError, CheckpointError, InputError
 from .network import PRESETS, resolve_config
 
 OFFICIAL_PREFIX = "vf_model."
@@ -364,10 +365,35 @@ def convert_official_checkpoint(
 # ----------------------------------------------------------------------------- CLI
 
 
-def convert_main(args: argparse.Namespace) -> int:
-    """``a2sb convert-checkpoint OFFICIAL.ckpt OUT.safetensors [--preset paper]``: exit code."""
+def read_stft_config(spec: str) -> dict[str, Any]:
+    """``--stft-config``: a JSON file or inline JSON object -> a checked STFT config dict."""
+    from .representation import STFTConfig
+
+    path = Path(spec)
+    where = str(path) if path.is_file() else "--stft-config"
     try:
-        sidecar = convert_official_checkpoint(args.src, args.dst, preset=args.preset)
+        text = path.read_text(encoding="utf-8") if path.is_file() else spec
+        data = json.loads(text)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise InputError(f"{where}: neither a JSON file nor inline JSON ({err})") from None
+    if not isinstance(data, dict):
+        raise InputError(
+            f"{where}: an STFT config must be a JSON object, got {type(data).__name__}"
+        )
+    try:
+        return STFTConfig.from_dict(data).to_dict()
+    except (TypeError, ValueError) as err:
+        raise InputError(f"{where}: invalid STFT config ({err})") from None
+
+
+def convert_main(args: argparse.Namespace) -> int:
+    """``a2sb convert-checkpoint OFFICIAL.ckpt OUT.safetensors [--preset paper]
+    [--stft-config JSON]``: exit code."""
+    try:
+        stft = read_stft_config(args.stft_config) if args.stft_config is not None else None
+        sidecar = convert_official_checkpoint(
+            args.src, args.dst, preset=args.preset, stft_config=stft
+        )
     except (A2SBError, OSError, ValueError) as err:
         print(f"a2sb: error: {err}", file=sys.stderr)
         return 2
@@ -387,5 +413,10 @@ def register_cli(subparsers: Any) -> None:
     p.add_argument("dst", metavar="OUT.safetensors", help="output weights (sidecar: OUT.json)")
     p.add_argument(
         "--preset", default="paper", choices=sorted(PRESETS), help="network preset (default paper)"
+    )
+    p.add_argument(
+        "--stft-config",
+        metavar="JSON",
+        help="STFT of the sidecar: a JSON file or inline JSON (default: the paper's, as released)",
     )
     p.set_defaults(func=convert_main)

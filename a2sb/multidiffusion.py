@@ -46,15 +46,45 @@ def window_starts(n_frames: int, cfg: WindowConfig) -> tuple[list[int], int]:
     return [i * h for i in range(n_windows)], (n_windows - 1) * h + w
 
 
-def multidiffusion_eps(net: EpsNet, x_t: torch.Tensor, t: float, cfg: WindowConfig) -> torch.Tensor:
+def needed_windows(starts: list[int], width: int, needed: torch.Tensor) -> list[int]:
+    """The window starts whose accumulated frames ``[s, min(s + width, L))`` hold a ``needed`` one.
+
+    (The wrapped tail of the last window is input only: its outputs are not accumulated.)
+    """
+    n_frames = needed.shape[-1]
+    flags = needed.to(torch.bool).cpu()
+    # prefix sums: any flag in [a, b) in O(1)
+    prefix = torch.cat([torch.zeros(1, dtype=torch.int64), flags.to(torch.int64).cumsum(0)])
+
+    def any_in(a: int, b: int) -> bool:
+        return bool(prefix[min(b, n_frames)] - prefix[min(a, n_frames)] > 0)
+
+    return [s for s in starts if any_in(s, s + width)]
+
+
+def multidiffusion_eps(
+    net: EpsNet,
+    x_t: torch.Tensor,
+    t: float,
+    cfg: WindowConfig,
+    needed: torch.Tensor | None = None,
+) -> torch.Tensor:
     """Fused network output over all windows at time ``t``. ``x_t [C, N, L] -> [C, N, L]``.
 
     Each frame's output is the uniform mean of the outputs of every window that holds it
     (eq. 20). Padded frames (wrap-around copies) are computed but not accumulated.
+    ``needed`` [L] bool: only the windows that hold a needed frame are run, so the output is
+    exact on every needed frame (all its windows run) and 0 on frames no run window holds. The
+    sampler passes the frames with a missing bin: elsewhere the prediction is replaced by the
+    input, so inpainting costs the windows around its gaps, not the whole file.
     """
     n_frames = x_t.shape[-1]
     starts, _ = window_starts(n_frames, cfg)
     w = cfg.window_frames
+    if needed is not None:
+        if needed.shape[-1] != n_frames:
+            raise ValueError(f"needed has {needed.shape[-1]} frames, the state {n_frames}")
+        starts = needed_windows(starts, w, needed)
     acc = torch.zeros_like(x_t)
     count = torch.zeros(n_frames, dtype=x_t.dtype, device=x_t.device)
     for first in range(0, len(starts), cfg.batch_size):
@@ -68,7 +98,7 @@ def multidiffusion_eps(net: EpsNet, x_t: torch.Tensor, t: float, cfg: WindowConf
             acc[..., s:stop] += out[k, ..., : stop - s]
             count[s:stop] += 1
         del out
-    return acc.div_(count)
+    return acc.div_(count.clamp_(min=1))
 
 
 def _window(x: torch.Tensor, start: int, width: int) -> torch.Tensor:

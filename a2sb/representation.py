@@ -132,15 +132,27 @@ def _check_kind(kind: str) -> None:
         raise ValueError(f"unknown representation kind {kind!r}; expected one of {KINDS}")
 
 
-def spec_to_rep(spec: torch.Tensor, cfg: STFTConfig, kind: Kind = "factorized") -> torch.Tensor:
-    """Complex STFT (DC row included) to the representation. ``[..., N + 1, W] -> [..., C, N, W]`` (eq. 7)."""
+def signed_power(x: torch.Tensor, power: float, eps: float) -> torch.Tensor:
+    """The official power law ``x |x|^p / (|x| + eps)``: ``sign(x) |x|^p`` away from 0."""
+    a = x.abs()
+    return x * a.pow(power) / (a + eps)
+
+
+def spec_to_rep(
+    spec: torch.Tensor, cfg: STFTConfig, kind: Kind = "factorized", power_eps: float | None = None
+) -> torch.Tensor:
+    """Complex STFT (DC row included) to the representation. ``[..., N + 1, W] -> [..., C, N, W]`` (eq. 7).
+
+    ``power_eps``: magnitude by :func:`signed_power` (the official transform) instead of ``|S|^rho``.
+    """
     _check_kind(kind)
     spec = spec[..., 1:, :]  # drop DC: N = n_fft / 2 rows halve cleanly in the UNet
     if kind == "complex":
         return torch.stack([spec.real, spec.imag], dim=-3)
     mag = spec.abs()
     phase = torch.atan2(spec.imag, spec.real)
-    return torch.stack([mag.pow(cfg.rho), torch.cos(phase), torch.sin(phase)], dim=-3)
+    scaled = mag.pow(cfg.rho) if power_eps is None else signed_power(mag, cfg.rho, power_eps)
+    return torch.stack([scaled, torch.cos(phase), torch.sin(phase)], dim=-3)
 
 
 def rep_to_spec(
@@ -148,17 +160,23 @@ def rep_to_spec(
     cfg: STFTConfig,
     kind: Kind = "factorized",
     dc: torch.Tensor | None = None,
+    power_eps: float | None = None,
 ) -> torch.Tensor:
     """Representation to a complex STFT with the DC row restored (zeros, or ``dc`` [..., W]).
 
     Factorized: ``S = max(X1, 0)^(1/rho) * (X2 + i X3) / r`` with ``r = sqrt(X2^2 + X3^2)``; ``r = 0``
-    gives phase 0 (eq. 16-17). ``[..., C, N, W] -> [..., N + 1, W]``.
+    gives phase 0 (eq. 16-17). With ``power_eps`` the magnitude is :func:`signed_power` of X1
+    (the official inverse: a negative X1 keeps its sign, i.e. flips the phase by pi).
+    ``[..., C, N, W] -> [..., N + 1, W]``.
     """
     _check_kind(kind)
     if kind == "complex":
         body = torch.complex(x[..., 0, :, :], x[..., 1, :, :])
     else:
-        mag = x[..., 0, :, :].clamp(min=0).pow(1.0 / cfg.rho)
+        if power_eps is None:
+            mag = x[..., 0, :, :].clamp(min=0).pow(1.0 / cfg.rho)
+        else:
+            mag = signed_power(x[..., 0, :, :], 1.0 / cfg.rho, power_eps)
         cos, sin = x[..., 1, :, :], x[..., 2, :, :]
         r = torch.sqrt(cos * cos + sin * sin)
         zero = r == 0
@@ -173,9 +191,11 @@ def rep_to_spec(
     return torch.cat([dc_row, body], dim=-2)
 
 
-def encode(wave: torch.Tensor, cfg: STFTConfig, kind: Kind = "factorized") -> torch.Tensor:
+def encode(
+    wave: torch.Tensor, cfg: STFTConfig, kind: Kind = "factorized", power_eps: float | None = None
+) -> torch.Tensor:
     """Waveform to representation. ``[..., L] -> [..., C, N, W]`` with C = 3 (factorized) or 2."""
-    return spec_to_rep(stft(wave, cfg), cfg, kind)
+    return spec_to_rep(stft(wave, cfg), cfg, kind, power_eps)
 
 
 def decode(
@@ -184,12 +204,14 @@ def decode(
     length: int,
     kind: Kind = "factorized",
     dc: torch.Tensor | None = None,
+    power_eps: float | None = None,
 ) -> torch.Tensor:
     """Representation to waveform of exactly ``length`` samples, with phase orthogonalization.
 
-    ``[..., C, N, W] -> [..., length]``; ``dc`` [..., W] complex is the DC row to put back (zeros if None).
+    ``[..., C, N, W] -> [..., length]``; ``dc`` [..., W] complex is the DC row to put back (zeros if
+    None); ``power_eps`` as in :func:`rep_to_spec`.
     """
-    return istft(rep_to_spec(x, cfg, kind, dc), cfg, length)
+    return istft(rep_to_spec(x, cfg, kind, dc, power_eps), cfg, length)
 
 
 def dc_row(wave: torch.Tensor, cfg: STFTConfig) -> torch.Tensor:

@@ -3,7 +3,9 @@
 ``restore(audio, sample_rate, task=..., checkpoint=...)`` resamples to the model's rate, encodes each
 channel, builds the mask of the task, runs the bridge sampler with MultiDiffusion and decodes with
 the DC row taken from the input where it is known. For inpainting the samples outside the gaps are
-returned unchanged.
+returned unchanged, except for a 5-ms equal-power cross-fade just outside each gap edge, and only
+the MultiDiffusion windows that reach a gap are run. ``protocol="official"`` follows the official
+inference instead (:mod:`a2sb.protocol`).
 """
 
 from __future__ import annotations
@@ -21,10 +23,24 @@ from .errors import CheckpointError, InputError
 from .io.audio import check_signal, resample
 from .masks import MaskConfig, bandwidth_mask, frames_touching, gap_mask
 from .multidiffusion import WindowConfig
+from .protocol import (
+    OFFICIAL_FILL_STD,
+    OFFICIAL_POWER_EPS,
+    OFFICIAL_STEPS,
+    Protocol,
+    official_gap_mask,
+    official_gap_windows,
+    official_padding,
+    pad_with_copy,
+    sampling_times,
+)
 from .representation import STFTConfig, dc_row, decode, encode
 from .sampler import PartitionRouter, sample, windowed_eps_fn
+from .splice import splice_gaps
 
 TASKS = ("bandwidth-extension", "inpainting")
+DEFAULT_STEPS = 50
+CROSSFADE_S = 0.005  # equal-power cross-fade where restored samples meet kept ones (ours)
 
 
 def paper_gaps(duration_s: float, gap_s: float, period_s: float = 5.0) -> list[tuple[float, float]]:
@@ -121,73 +137,160 @@ class Restorer:
         generator: torch.Generator,
         window: WindowConfig,
         progress: bool,
+        protocol: Protocol = Protocol.OURS,
     ) -> np.ndarray:
-        """Restore one channel ``[L]`` at the model rate; returns ``[L]``."""
+        """Restore one channel ``[L]`` at the model rate; returns ``[L]`` (official: ``[hop * floor(L / hop)]``)."""
         cfg = self.stft
+        official = protocol is Protocol.OFFICIAL
+        power_eps = OFFICIAL_POWER_EPS if official else None
         length = wave.shape[-1]
         min_len = cfg.n_fft // 2 + 1
         padded = np.pad(wave, (0, max(0, min_len - length)))
         signal = torch.from_numpy(padded.astype(np.float32)).to(self.device)
-        x_in = encode(signal, cfg, self.kind)
-        dc = dc_row(signal, cfg)
+        x_in = encode(signal, cfg, self.kind, power_eps)
         n_frames = x_in.shape[-1]
         if task == "bandwidth-extension":
             mask = bandwidth_mask(cfg, n_frames, float(cutoff_hz))
+        elif official:
+            mask = official_gap_mask(cfg, n_frames, gaps or [])
         else:
             mask = gap_mask(cfg, n_frames, gaps or [])
         mask = mask.to(self.device)
         fill = torch.randn(x_in.shape, generator=generator).to(self.device)
-        x1 = self.mask.degrade(x_in, mask, fill, rho=cfg.rho)
+        fill_cfg = MaskConfig(fill_std=OFFICIAL_FILL_STD) if official else self.mask
+        x1 = fill_cfg.degrade(x_in, mask, fill, rho=cfg.rho)
         del fill, x_in
-        eps_fn = windowed_eps_fn(self.router, window)
-        x0 = sample(eps_fn, x1, mask, self.schedule, steps, generator=generator, progress=progress)
+        times = sampling_times(steps, protocol)
+        if official:
+            x0 = self._sample_official(x1, mask, task, times, generator, window, progress)
+            n_out = min(length, cfg.hop_length * (n_frames - 1))
+            out = decode(x0, cfg, cfg.hop_length * (n_frames - 1), self.kind, power_eps=power_eps)
+            return out[:n_out].cpu().numpy().astype(np.float32)
+        # only windows that hold a missing bin are run: elsewhere the prediction is the input
+        eps_fn = windowed_eps_fn(self.router, window, needed=mask.any(dim=0))
+        x0 = sample(
+            eps_fn, x1, mask, self.schedule, times=times, generator=generator, progress=progress
+        )
         # DC (below every row) is known wherever the lowest row is: every frame of a bandwidth
         # extension, the frames outside the gaps of an inpainting
-        dc_known = mask[0] == 0
-        dc = torch.where(dc_known, dc, torch.zeros_like(dc))
+        dc = dc_row(signal, cfg)
+        dc = torch.where(mask[0] == 0, dc, torch.zeros_like(dc))
         out = decode(x0, cfg, padded.shape[-1], self.kind, dc=dc)[:length].cpu().numpy()
         if task == "inpainting":
-            keep = np.ones(length, dtype=bool)
-            for start, end in gaps or []:
-                keep[int(round(start * cfg.sample_rate)) : int(round(end * cfg.sample_rate))] = (
-                    False
-                )
-            out = np.where(keep, wave, out)
+            rate = cfg.sample_rate
+            spans = [(int(round(a * rate)), int(round(b * rate))) for a, b in gaps or []]
+            out = splice_gaps(wave, out, spans, round(CROSSFADE_S * rate), side="outside")
         return out.astype(np.float32)
+
+    def _sample_official(
+        self,
+        x1: torch.Tensor,
+        mask: torch.Tensor,
+        task: str,
+        times: list[float],
+        generator: torch.Generator,
+        window: WindowConfig,
+        progress: bool,
+    ) -> torch.Tensor:
+        """The official sampling scope (protocol rules 2 and 5). ``x1 [C, N, W] -> X0 [C, N, W]``.
+
+        Bandwidth extension: MultiDiffusion over the state padded once with a copy of its first
+        frames. Inpainting: the padded state is left as ``x1`` except one window centred on each
+        gap, sampled alone, one gap after the other.
+        """
+        n_frames = x1.shape[-1]
+        pad = official_padding(n_frames, window.window_frames, window.hop_frames)
+        eps_fn = windowed_eps_fn(self.router, window)
+        x1 = pad_with_copy(x1, pad)
+
+        def run(state: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+            return sample(
+                eps_fn, state, m, self.schedule, times=times, generator=generator, progress=progress
+            )
+
+        if task == "bandwidth-extension":
+            return run(x1, pad_with_copy(mask, pad))[..., :n_frames]
+        mask = pad_with_copy(mask, pad, value=0.0)
+        for left, right in official_gap_windows(mask[0] > 0, window.window_frames):
+            x1[..., left:right] = run(x1[..., left:right].clone(), mask[:, left:right])
+        return x1[..., :n_frames]
+
+
+def resolve_steps(steps: int | None, task: str, protocol: Protocol) -> int:
+    """``steps`` or the protocol's default: ours 50; official the paper's 100 / 200 (BWE / inpainting)."""
+    if steps is None:
+        return OFFICIAL_STEPS[task] if protocol is Protocol.OFFICIAL else DEFAULT_STEPS
+    return steps
+
+
+def resolve_cutoff(
+    audio: np.ndarray,
+    sample_rate: int,
+    cutoff_hz: float | str | None,
+    protocol: Protocol = Protocol.OURS,
+    name: str = "input",
+) -> float:
+    """A cutoff in Hz; ``"auto"`` estimates it from the input (:mod:`a2sb.cutoff`): ours by the
+    band edge, the official protocol by the mean 99 % spectral roll-off as its upsampling API."""
+    if cutoff_hz is None:
+        raise InputError(f"{name}: bandwidth extension needs a cutoff frequency")
+    if isinstance(cutoff_hz, str):
+        if cutoff_hz.strip().lower() != "auto":
+            try:
+                return float(cutoff_hz)
+            except ValueError:
+                raise InputError(
+                    f"{name}: cutoff {cutoff_hz!r} is neither a frequency in Hz nor 'auto'"
+                ) from None
+        from .cutoff import estimate_cutoff, rolloff_cutoff
+
+        if protocol is Protocol.OFFICIAL:
+            return float(rolloff_cutoff(audio, sample_rate))
+        return float(estimate_cutoff(audio, sample_rate, name=name))
+    return float(cutoff_hz)
 
 
 def restore(
     audio: np.ndarray,
     sample_rate: int,
     task: str = "bandwidth-extension",
-    cutoff_hz: float | None = None,
+    cutoff_hz: float | str | None = None,
     gaps: Sequence[tuple[float, float]] | None = None,
     checkpoint: str | os.PathLike | Restorer | None = None,
-    steps: int = 50,
+    steps: int | None = None,
     seed: int = 0,
     device: str = "cpu",
     window: WindowConfig | None = None,
     progress: bool = False,
     name: str = "input",
+    protocol: Protocol | str = Protocol.OURS,
 ) -> np.ndarray:
     """Restore ``audio`` ([L] or [C, L], any rate) and return the same layout at the model's rate.
 
-    ``task`` is "bandwidth-extension" (needs ``cutoff_hz`` below the input's Nyquist) or
-    "inpainting" (needs ``gaps`` in seconds, inside the file, disjoint). ``checkpoint`` is a
+    ``task`` is "bandwidth-extension" (needs ``cutoff_hz`` below the input's Nyquist, or "auto")
+    or "inpainting" (needs ``gaps`` in seconds, inside the file, disjoint). ``checkpoint`` is a
     ``.safetensors`` file, a partition bundle ``.json`` or a loaded :class:`Restorer`.
+    ``protocol`` "ours" (default) or "official" (:mod:`a2sb.protocol`: the official inference,
+    which downmixes to mono, returns ``[hop * floor(L / hop)]`` and reads ``steps`` as the
+    official ``n``). ``steps`` defaults to 50 (ours) or 100 / 200 (official BWE / inpainting).
     """
     audio = np.asarray(audio, dtype=np.float32)
     check_signal(audio, name)
+    protocol = Protocol.parse(protocol)
     if task not in TASKS:
         raise InputError(f"{name}: unknown task {task!r}; expected one of {TASKS}")
     if checkpoint is None:
         raise InputError(f"{name}: no checkpoint given")
+    steps = resolve_steps(steps, task, protocol)
     if steps < 1:
         raise InputError(f"{name}: steps must be >= 1, got {steps}")
+    if protocol is Protocol.OFFICIAL and steps < 2:
+        raise InputError(f"{name}: the official protocol needs steps >= 2 (n - 1 network calls)")
     duration = audio.shape[-1] / sample_rate
+    if protocol is Protocol.OFFICIAL and audio.ndim == 2:
+        audio = audio.mean(axis=0)  # the official loader reads mono
     if task == "bandwidth-extension":
-        if cutoff_hz is None:
-            raise InputError(f"{name}: bandwidth extension needs a cutoff frequency")
+        cutoff_hz = resolve_cutoff(audio, sample_rate, cutoff_hz, protocol, name)
         if not 0 < cutoff_hz < sample_rate / 2:
             raise InputError(
                 f"{name}: cutoff {cutoff_hz} Hz must lie in (0, {sample_rate / 2:g}) Hz, below the Nyquist "
@@ -210,11 +313,24 @@ def restore(
     channels = audio[None] if audio.ndim == 1 else audio
     channels = resample(channels, sample_rate, rate)
     restored = [
-        restorer.restore_channel(ch, task, cutoff_hz, gaps, steps, generator, window, progress)
+        restorer.restore_channel(
+            ch, task, cutoff_hz, gaps, steps, generator, window, progress, protocol
+        )
         for ch in channels
     ]
     out = np.stack(restored)
     return out[0] if audio.ndim == 1 else out
 
 
-__all__ = ["Restorer", "TASKS", "check_gaps", "frames_touching", "paper_gaps", "restore"]
+__all__ = [
+    "CROSSFADE_S",
+    "Protocol",
+    "Restorer",
+    "TASKS",
+    "check_gaps",
+    "frames_touching",
+    "paper_gaps",
+    "resolve_cutoff",
+    "resolve_steps",
+    "restore",
+]

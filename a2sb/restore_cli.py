@@ -6,10 +6,13 @@ import argparse
 import json
 from pathlib import Path
 
+import numpy as np
+
 from .errors import InputError
 from .io.atomic import check_not_inputs
 from .io.audio import check_writable, read_audio, write_audio
-from .restoration import TASKS, Restorer, check_gaps, paper_gaps, restore
+from .protocol import Protocol, official_gaps
+from .restoration import TASKS, Restorer, check_gaps, paper_gaps, resolve_cutoff, restore
 from .tasks import parse_gaps
 
 
@@ -18,14 +21,28 @@ def register_cli(sub: argparse._SubParsersAction) -> None:
     p.add_argument("input", type=Path, help="input audio file (any rate, mono or stereo)")
     p.add_argument("output", type=Path, help="output file, written at the model's sample rate")
     p.add_argument("--task", choices=TASKS, required=True)
-    p.add_argument("--cutoff-hz", type=float, help="bandwidth extension: known band ends here")
+    p.add_argument(
+        "--cutoff-hz",
+        help="bandwidth extension: known band ends here (Hz), or 'auto' to estimate it from the input",
+    )
     p.add_argument("--gaps", help="inpainting: gaps in seconds, e.g. 2.0-2.3,7.5-8.0")
     p.add_argument("--gap-every", type=float, help="inpainting: the paper's protocol, period in s")
     p.add_argument("--gap-ms", type=float, help="inpainting: gap length in ms with --gap-every")
     p.add_argument(
         "--checkpoint", type=Path, required=True, help=".safetensors file or bundle .json"
     )
-    p.add_argument("--steps", type=int, default=50, help="sampling steps (network evaluations)")
+    p.add_argument(
+        "--protocol",
+        choices=[p.value for p in Protocol],
+        default=Protocol.OURS.value,
+        help="'ours' (default) or 'official': reproduce the official A2SB inference (README)",
+    )
+    p.add_argument(
+        "--steps",
+        type=int,
+        help="sampling steps; ours: network calls (default 50); official: its n, n - 1 calls "
+        "(default 100 for bandwidth extension, 200 for inpainting)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="cpu")
     p.add_argument(
@@ -43,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
     name = str(args.input)
     duration = audio.shape[-1] / rate
     gaps = None
+    cutoff = None
     if args.task == "inpainting":
         if args.gaps and args.gap_every:
             raise InputError(f"{name}: give either --gaps or --gap-every/--gap-ms, not both")
@@ -52,12 +70,17 @@ def run(args: argparse.Namespace) -> int:
             except InputError as exc:
                 raise InputError(f"{name}: {exc}") from None
         elif args.gap_every and args.gap_ms:
-            gaps = paper_gaps(duration, args.gap_ms / 1000, args.gap_every)
+            rule = official_gaps if args.protocol == Protocol.OFFICIAL else paper_gaps
+            gaps = rule(duration, args.gap_ms / 1000, args.gap_every)
         else:
             raise InputError(f"{name}: inpainting needs --gaps or --gap-every with --gap-ms")
         check_gaps(gaps, duration, name)
-    elif args.cutoff_hz is None:
-        raise InputError(f"{name}: bandwidth extension needs --cutoff-hz")
+    else:
+        if args.cutoff_hz is None:
+            raise InputError(
+                f"{name}: bandwidth extension needs --cutoff-hz (a frequency or 'auto')"
+            )
+        cutoff = resolve_cutoff(audio, rate, args.cutoff_hz, Protocol(args.protocol), name)
     check_not_inputs([args.output], [args.input])
     check_writable(args.output, args.subtype)
     restorer = Restorer.from_checkpoint(args.checkpoint, device=args.device)
@@ -66,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
         audio,
         rate,
         task=args.task,
-        cutoff_hz=args.cutoff_hz,
+        cutoff_hz=cutoff,
         gaps=gaps,
         checkpoint=restorer,
         steps=args.steps,
@@ -74,11 +97,16 @@ def run(args: argparse.Namespace) -> int:
         window=window,
         progress=not args.no_progress,
         name=name,
+        protocol=args.protocol,
     )
+    out = np.atleast_2d(out)
     write_audio(
-        args.output, out if audio.shape[0] > 1 else out[0], restorer.stft.sample_rate, args.subtype
+        args.output, out if out.shape[0] > 1 else out[0], restorer.stft.sample_rate, args.subtype
     )
+    info: dict[str, object] = {"input": str(args.input), "protocol": args.protocol}
     if gaps is not None:
-        info = {"gaps_s": [list(g) for g in gaps], "input": str(args.input)}
-        print(json.dumps(info))
+        info["gaps_s"] = [list(g) for g in gaps]
+    else:
+        info["cutoff_hz"] = cutoff
+    print(json.dumps(info))
     return 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+import numpy as np
 import torch
 from tqdm.auto import tqdm
 
@@ -36,11 +37,16 @@ class PartitionRouter:
                 )
 
     def index(self, t: float) -> int:
-        """Index of the partition whose range holds ``t``."""
+        """Index of the partition whose range holds ``t``, compared in float32 as the official code.
+
+        A float64 grid point that rounds to an edge (``linspace(1, 0.05, 20)`` gives
+        0.49999999999999994 for 0.5) belongs to the upper range, like the official float32 time.
+        """
         if not 0.0 <= t <= 1.0:
             raise ValueError(f"t = {t} lies outside [0, 1]")
+        t32 = _float32(t)
         for i, (_, (lo, hi)) in enumerate(self.partitions):
-            if lo <= t < hi:
+            if _float32(lo) <= t32 < _float32(hi):
                 return i
         return len(self.partitions) - 1  # t == 1 belongs to the last range
 
@@ -48,15 +54,25 @@ class PartitionRouter:
         return self.partitions[self.index(t)][0]
 
 
+def _float32(value: float) -> float:
+    return float(np.float32(value))
+
+
 EpsFn = Callable[[torch.Tensor, float], torch.Tensor]
 """``eps_fn(x_t [C, N, W], t) -> [C, N, W]``."""
 
 
-def windowed_eps_fn(router: PartitionRouter, window: WindowConfig) -> EpsFn:
-    """Network output over a whole spectrogram: route by t, then MultiDiffusion over windows."""
+def windowed_eps_fn(
+    router: PartitionRouter, window: WindowConfig, needed: torch.Tensor | None = None
+) -> EpsFn:
+    """Network output over a whole spectrogram: route by t, then MultiDiffusion over windows.
+
+    ``needed`` [W] bool: only windows holding a needed frame are run (see
+    :func:`a2sb.multidiffusion.multidiffusion_eps`).
+    """
 
     def eps_fn(x_t: torch.Tensor, t: float) -> torch.Tensor:
-        return multidiffusion_eps(router.select(t), x_t, t, window)
+        return multidiffusion_eps(router.select(t), x_t, t, window, needed)
 
     return eps_fn
 
@@ -72,17 +88,29 @@ def sample(
     x1: torch.Tensor,
     mask: torch.Tensor,
     schedule: BridgeSchedule,
-    n_steps: int,
+    n_steps: int | None = None,
     t_end: float = 0.05,
     generator: torch.Generator | None = None,
     progress: bool = False,
+    times: Sequence[float] | None = None,
 ) -> torch.Tensor:
     """Run the bridge from the degraded ``x1`` [C, N, W] to the clean estimate ``X0_hat`` [C, N, W].
 
-    ``mask`` [N, W] is 1 where the representation is missing. Noise is drawn on the CPU from
-    ``generator`` so results do not depend on the device.
+    The network is called at ``times`` (decreasing, in (0, 1]) or, when not given, at the
+    ``n_steps`` points of :func:`a2sb.bridge.time_grid` ending at ``t_end``; the output is the
+    prediction at the last of them. ``mask`` [N, W] is 1 where the representation is missing.
+    Noise is drawn on the CPU from ``generator`` so results do not depend on the device.
     """
-    grid = time_grid(n_steps, t_end).tolist()
+    if times is None:
+        if n_steps is None:
+            raise ValueError("give n_steps or times")
+        grid = time_grid(n_steps, t_end).tolist()
+    else:
+        grid = [float(t) for t in times]
+        if not grid or any(not 0 < t <= 1 for t in grid):
+            raise ValueError(f"times must be non-empty and lie in (0, 1], got {grid[:5]}...")
+        if any(b >= a for a, b in zip(grid[:-1], grid[1:])):
+            raise ValueError("times must decrease")
     m = mask.to(x1.dtype).unsqueeze(0)  # [1, N, W]: broadcasts over channels
     known = 1 - m
     x1_known = x1 * known

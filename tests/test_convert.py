@@ -228,6 +228,41 @@ def test_cli_success_and_error(tmp_path, tiny_official, capsys):
     assert err.startswith("a2sb: error: ") and err.count("\n") == 1 and "would execute code" in err
 
 
+def test_cli_stft_config_inline_and_file(tmp_path, tiny_official, capsys):
+    """``--stft-config`` (inline JSON or a file) goes into the sidecar; a bad one is one line."""
+    import json
+
+    src = tmp_path / "A2SB_twosplit_0.5_1.0_release.ckpt"
+    torch.save(lightning_like(tiny_official), src)
+    stft = {"sample_rate": 44100, "n_fft": 1024, "hop_length": 512, "win_length": 1024,
+            "segment_frames": 128}  # fmt: skip
+    inline = tmp_path / "inline.safetensors"
+    args = parser().parse_args(["convert-checkpoint", str(src), str(inline), "--preset", "tiny",
+                                "--stft-config", json.dumps(stft)])  # fmt: skip
+    assert args.func(args) == 0
+    sidecar = json.loads(inline.with_suffix(".json").read_text())
+    assert sidecar["stft_config"] == {**stft, "rho": 0.25} and sidecar["t_range"] == [0.5, 1.0]
+    (tmp_path / "stft.json").write_text(json.dumps(stft))
+    from_file = tmp_path / "file.safetensors"
+    args = parser().parse_args(["convert-checkpoint", str(src), str(from_file), "--preset", "tiny",
+                                "--stft-config", str(tmp_path / "stft.json")])  # fmt: skip
+    assert args.func(args) == 0
+    assert json.loads(from_file.with_suffix(".json").read_text())["stft_config"]["n_fft"] == 1024
+    capsys.readouterr()
+    for bad, why in (("{not json", "neither a JSON file nor inline JSON"),
+                     ('{"n_fft": 1023}', "invalid STFT config"),
+                     ('{"nfft": 1024}', "unknown STFT config keys")):  # fmt: skip
+        out = tmp_path / "bad.safetensors"
+        args = parser().parse_args(["convert-checkpoint", str(src), str(out), "--preset", "tiny",
+                                    "--stft-config", bad])  # fmt: skip
+        assert args.func(args) == 2
+        err = capsys.readouterr().err
+        assert (
+            err.startswith("a2sb: error: --stft-config: ") and why in err and err.count("\n") == 1
+        )
+        assert not out.exists()
+
+
 # ----------------------------------------------------------------------------- the released layout
 
 

@@ -16,7 +16,7 @@ import a2sb
 from a2sb.checkpoint import save_checkpoint
 from a2sb.cli import main as cli_main
 from a2sb.masks import MaskConfig
-from a2sb.restoration import Restorer, paper_gaps
+from a2sb.restoration import CROSSFADE_S, Restorer, paper_gaps
 from tests.conftest import music_like
 
 # A small STFT through the same code path as the paper's (SPEC 1, 11).
@@ -66,7 +66,8 @@ def test_cli_end_to_end_stereo_10s(tmp_path, checkpoint):
     assert out_rate == RATE and data.shape == (10 * RATE, 2)
     assert np.isfinite(data).all() and np.abs(data).max() > 0.1
     assert not np.allclose(data[:, 0], data[:, 1])
-    # inpainting with the paper's protocol leaves the audio outside the gaps untouched
+    # inpainting with the paper's protocol leaves the audio outside the gaps untouched, except
+    # the cross-fades just outside their edges
     out2 = tmp_path / "inp.wav"
     code, err = run_cli(
         "restore",
@@ -87,8 +88,9 @@ def test_cli_end_to_end_stereo_10s(tmp_path, checkpoint):
     assert code == 0, err
     inp, _ = sf.read(out2, always_2d=True)
     keep = np.ones(len(inp), dtype=bool)
+    fade = round(CROSSFADE_S * RATE)
     for s, e in paper_gaps(10.0, 0.3):
-        keep[round(s * RATE) : round(e * RATE)] = False
+        keep[round(s * RATE) - fade : round(e * RATE) + fade] = False
     np.testing.assert_array_equal(inp[keep], data.astype(np.float32)[keep])
     assert not np.array_equal(inp[~keep], data.astype(np.float32)[~keep])
 
@@ -269,7 +271,8 @@ def test_a_context_prior_checkpoint_restores_both_tasks(tmp_path):
     audio = music_like(RATE * 3, RATE, seed=6, lowest_hz=300).astype(np.float32)
     out = a2sb.restore(audio, RATE, task="inpainting", gaps=[(1.0, 1.3)], checkpoint=path, steps=2)
     keep = np.ones(audio.size, dtype=bool)
-    keep[RATE : int(1.3 * RATE)] = False
+    fade = round(CROSSFADE_S * RATE)
+    keep[RATE - fade : int(1.3 * RATE) + fade] = False
     assert np.array_equal(out[keep], audio[keep]) and np.all(np.isfinite(out))
     bwe = a2sb.restore(
         audio, RATE, task="bandwidth-extension", cutoff_hz=3000.0, checkpoint=path, steps=2

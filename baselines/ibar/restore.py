@@ -35,6 +35,7 @@ import torch
 
 from a2sb.checkpoint import sidecar_path
 from a2sb.io.audio import fit_length, resample
+from a2sb.splice import splice_gaps
 from a2sb.tasks import Task
 
 from ..common import LearnedRestorer, keep_band_below, load_state, load_weights
@@ -46,29 +47,6 @@ from .model import IBAR
 from .templates import ALL_TEMPLATES, canonical
 
 METHOD = "ibar"
-
-
-def paste_outside_gaps(
-    generated: np.ndarray, known: np.ndarray, gaps: list[tuple[int, int]], fade: int
-) -> np.ndarray:
-    """``[L]``: ``known`` outside the sample ranges ``gaps``; inside, ``generated`` faded in
-    and out over ``fade`` samples (a raised cosine) just inside each gap's edges."""
-    out = np.array(known, dtype=np.float64, copy=True)
-    n_total = len(out)
-    for start, end in gaps:
-        a, b = max(0, start), min(n_total, end)
-        if b <= a:
-            continue
-        w = np.ones(b - a)
-        r = min(fade, (b - a) // 2)
-        if r > 0:
-            ramp = 0.5 - 0.5 * np.cos(np.pi * (np.arange(r) + 0.5) / r)
-            if start >= 0:
-                w[:r] = ramp
-            if end <= n_total:
-                w[-r:] = np.minimum(w[-r:], ramp[::-1])
-        out[a:b] = (1 - w) * known[a:b] + w * generated[a:b]
-    return out
 
 
 class IBARRestorer(LearnedRestorer):
@@ -112,8 +90,13 @@ class IBARRestorer(LearnedRestorer):
             y[max(0, a) : max(0, b)] = 0.0
         gen = self.generate(y, Task.INPAINTING, gaps_model)
         fade = round(self.crossfade_ms * sr / 1000.0)
-        return paste_outside_gaps(
-            fit_length(resample(gen, rate, sr), len(x)), x, degradation.gap_samples(sr), fade
+        return splice_gaps(
+            x,
+            fit_length(resample(gen, rate, sr), len(x)),
+            degradation.gap_samples(sr),
+            fade,
+            side="inside",
+            law="equal-gain",
         )
 
     @torch.no_grad()

@@ -173,7 +173,7 @@ def figure_targets():
 
 
 def table_targets():
-    tables = [f"table{i}" for i in range(2, 13)] + ["licences"]
+    tables = [f"table{i}" for i in range(2, 13)] + ["licences", "released"]
     return [f"results/{PROFILE}/tables/{t}.{ext}" for t in tables for ext in ("csv", "md", "tex")]
 
 

@@ -15,6 +15,13 @@ through :func:`baselines.registry.load_restorer`). Everything is written into a 
 sibling folder that is renamed when all files are done (:func:`a2sb.io.atomic.atomic_dir`), so a
 killed job leaves no half-filled output. Progress (one line per file with its time) goes to
 stdout, which the rule sends to its log.
+
+``--protocol official`` (A2SB methods only) restores as the official inference code does
+(:func:`a2sb.restoration.restore`, ``protocol="official"``: ``--steps n`` on the official grid,
+mono output, length a multiple of the hop). ``--clean-dir DIR`` reads each input from
+``DIR/<path relative to its setting folder>`` (the clean test-set file) while the degradation
+(the setting's cutoff, the ``X.gaps.json`` gaps) still comes from the degraded file: the paper's
+protocol, which feeds the clean file and masks its representation.
 """
 
 from __future__ import annotations
@@ -49,12 +56,14 @@ def a2sb_restorer(args: argparse.Namespace) -> RestoreFn:
 
     model = Restorer.from_checkpoint(args.checkpoint)
     window = model.window(batch_size=args.batch_size)
+    # the default protocol is restore()'s own default: passed only when another one is asked for
+    protocol = {} if args.protocol == "ours" else {"protocol": args.protocol}
 
     def run(audio: np.ndarray, rate: int, setting: Setting, source: Path) -> tuple[np.ndarray, int]:
         d = degradation_of(setting, source)
         out = restore(audio, rate, task=d.task, cutoff_hz=d.cutoff_hz, gaps=list(d.gaps_s) or None,
                       checkpoint=model, steps=args.steps, seed=args.seed, window=window,
-                      name=str(source))  # fmt: skip
+                      name=str(source), **protocol)  # fmt: skip
         return out, model.stft.sample_rate
 
     return run
@@ -68,6 +77,13 @@ def baseline_restorer(args: argparse.Namespace) -> RestoreFn:
         return restorer.restore(audio, rate, degradation_of(setting, source)), rate
 
     return run
+
+
+def input_of(args: argparse.Namespace, setting: Setting, source: Path) -> Path:
+    """The file restored for degraded ``source``: itself, or its clean twin under ``--clean-dir``."""
+    if args.clean_dir is None:
+        return source
+    return args.clean_dir / source.relative_to(args.in_dir / setting.label)
 
 
 def main() -> int:
@@ -84,6 +100,11 @@ def main() -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, help="torch CPU threads")
     p.add_argument("--batch-size", type=int, default=8, help="A2SB: windows per network call")
+    p.add_argument("--protocol", choices=("ours", "official"), default="ours",
+                   help="A2SB: restoration protocol (official: as the official inference code)")  # fmt: skip
+    p.add_argument("--clean-dir", type=Path,
+                   help="read each input from DIR/<path in its setting folder> (the clean file); "
+                   "the degradation still comes from the degraded file")  # fmt: skip
     args = p.parse_args()
 
     import torch
@@ -98,8 +119,17 @@ def main() -> int:
             print(f"restore_group: error: no .wav files in {args.in_dir / label}", file=sys.stderr)
             return 2
         jobs += [(setting, src) for src in sources]
+    for setting, src in jobs:
+        if not input_of(args, setting, src).is_file():
+            print(f"restore_group: error: {input_of(args, setting, src)}: clean input of {src} "
+                  "not found", file=sys.stderr)  # fmt: skip
+            return 2
     try:
         a2sb = method(args.method).kind is Kind.A2SB
+        if args.protocol != "ours" and not a2sb:
+            print(f"restore_group: error: {args.method}: --protocol {args.protocol} applies to "
+                  "A2SB methods only", file=sys.stderr)  # fmt: skip
+            return 2
         run = a2sb_restorer(args) if a2sb else baseline_restorer(args)
     except Exception as exc:  # one line naming the method and the problem
         print(f"restore_group: error: {args.method}: {exc}", file=sys.stderr)
@@ -109,7 +139,7 @@ def main() -> int:
         with atomic_dir(args.out_dir) as tmp:
             for setting, src in jobs:
                 t0 = time.perf_counter()
-                audio, rate = read_audio(src)
+                audio, rate = read_audio(input_of(args, setting, src))
                 out, out_rate = run(audio[0] if audio.shape[0] == 1 else audio, rate, setting, src)
                 write_audio(tmp / src.relative_to(args.in_dir), out, out_rate, subtype="FLOAT")
                 print(f"{args.method} {setting} {src.name}: {time.perf_counter() - t0:.1f} s",
