@@ -32,8 +32,12 @@ def provenance_caption(path: str | Path | None) -> str:
         for k, v in sorted(p.get("checkpoints", {}).items())
     )
     seeds = ", ".join(f"{k}={v}" for k, v in sorted(p.get("seeds", {}).items()))
+    registry = "".join(
+        f"data registry {Path(k).name} sha256 {v[:12]}; "
+        for k, v in p.get("data_registry", {}).items()
+    )
     return (
-        f"commit {commit}; config sha256 {p.get('config_sha256', '?')[:12]}; "
+        f"commit {commit}; config sha256 {p.get('config_sha256', '?')[:12]}; {registry}"
         f"{len(p.get('manifests', {}))} manifests (sha256 in {Path(path).name}); "
         f"checkpoints {ckpts or 'none'}; seeds {seeds or 'none'}"
     )

@@ -55,9 +55,16 @@ def versions() -> dict[str, str | None]:
     return {"python": platform.python_version(), **package_versions(PACKAGES)}
 
 
-def build(config: Path, manifests: Sequence[Path], checkpoints: Sequence[Path]) -> dict[str, Any]:
+def build(
+    config: Path,
+    manifests: Sequence[Path],
+    checkpoints: Sequence[Path],
+    data_registry: Path | None = None,
+) -> dict[str, Any]:
     cfg = json.loads(config.read_text(encoding="utf-8"))
+    registry = {str(data_registry): file_sha256(data_registry)} if data_registry else {}
     return {
+        "data_registry": registry,
         "profile": cfg.get("profile"),
         "git": git_state(Path.cwd())._asdict(),
         "config_sha256": config_hash(cfg),
@@ -79,11 +86,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m reports.provenance", description=__doc__)
     p.add_argument("--config", type=Path, required=True, help="resolved config JSON")
     p.add_argument("--manifests", type=Path, nargs="*", default=[])
+    p.add_argument("--data-registry", type=Path, help="the dataset registry YAML downloaded from")
     p.add_argument("--checkpoints", type=Path, nargs="*", default=[])
     p.add_argument("--out", type=Path, required=True)
     args = p.parse_args(argv)
     try:
-        write_json(args.out, build(args.config, args.manifests, args.checkpoints), sort_keys=True)
+        write_json(
+            args.out,
+            build(args.config, args.manifests, args.checkpoints, args.data_registry),
+            sort_keys=True,
+        )
     except (OSError, ValueError) as exc:
         print(f"provenance: error: {exc}", file=sys.stderr)
         return 1

@@ -10,6 +10,8 @@ Modules (import what you need; nothing heavy is imported here):
 - :mod:`a2sb.data.manifest`: manifest CSVs (``read_manifest``, ``write_manifest``).
 - :mod:`a2sb.data.bandwidth`: ``estimate_true_sr`` from the long-term average spectrum.
 - :mod:`a2sb.data.corpus`: the offline corpus (music21 scores rendered by our synthesizer).
+- :mod:`a2sb.data.replica`: miniature replicas of every registry dataset (``build_replicas``).
+- :mod:`a2sb.data.mirror`: a local HTTP mirror with Range support (tests, replicas, mirrors).
 - :mod:`a2sb.data.cli`: ``a2sb data ...`` sub-commands (``register_cli``).
 """
 
@@ -24,5 +26,7 @@ __all__ = [
     "filtering",
     "licences",
     "manifest",
+    "mirror",
     "registry",
+    "replica",
 ]

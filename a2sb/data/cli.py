@@ -1,4 +1,4 @@
-"""``a2sb data ...``: registry listing, downloads, licences, filtering, manifests, offline corpus.
+"""``a2sb data ...``: registry, downloads, licences, filtering, manifests, offline corpus, replicas.
 
 The main CLI calls :func:`register_cli` with its sub-parsers. Each command's ``func(args)``
 returns an exit code; library errors print one line ``a2sb: error: ...`` and return 2.
@@ -145,22 +145,33 @@ def cmd_filter(args: argparse.Namespace) -> int:
 @_guard
 def cmd_manifest(args: argparse.Namespace) -> int:
     """Write a manifest CSV (and its dropped list) for audio files or directories."""
-    from .filtering import read_kept
+    from .filtering import read_kept, read_kept_splits
     from .manifest import build_manifest, dropped_path, find_audio
 
     files = find_audio(args.inputs)
+    split_arg: str | Callable[[Path], str] = args.split
     if args.kept:
         kept = read_kept(args.kept)
+        splits = read_kept_splits(args.kept)
         raw = Path(args.raw_dir).resolve() if args.raw_dir else Path(args.kept).parent.resolve()
 
-        def licence_of(p: Path) -> str | None:
+        def key_of(p: Path) -> str | None:
             try:
-                key = p.resolve().relative_to(raw).as_posix()
+                return p.resolve().relative_to(raw).as_posix()
             except ValueError:
                 return None
-            return kept.get(key, (None, None))[0]
+
+        def licence_of(p: Path) -> str | None:
+            key = key_of(p)
+            return None if key is None else kept.get(key, (None, None))[0]
 
         licence_arg: str | Callable[[Path], str | None] | None = licence_of
+        if splits:  # the dataset's own splits (MAESTRO's csv); --split for the others
+
+            def split_of(p: Path) -> str:
+                return splits.get(key_of(p) or "", args.split)
+
+            split_arg = split_of
     else:
         licence_arg = args.licence
     allowed = None if args.all_classes else ("permissive",)
@@ -168,7 +179,7 @@ def cmd_manifest(args: argparse.Namespace) -> int:
         args.out,
         files,
         dataset=args.dataset,
-        split=args.split,
+        split=split_arg,
         licence=licence_arg,
         allowed_classes=allowed,
         progress=not args.no_progress,
@@ -195,6 +206,20 @@ def cmd_corpus(args: argparse.Namespace) -> int:
     print(
         f"{args.out}: {report['total_seconds']:.1f} s of audio, {report['total_bytes'] / 1e6:.1f} MB, built in {report['build_seconds']:.1f} s"
     )
+    return 0
+
+
+@_guard
+def cmd_replica(args: argparse.Namespace) -> int:
+    """Build miniature replicas of every registry dataset (serve OUT/www at the base URL)."""
+    from .replica import build_replicas
+
+    replicas = build_replicas(args.out, args.base_url, seed=args.seed, seconds=args.seconds)
+    for name, e in replicas.expected.items():
+        print(
+            f"{name}: {replicas.summary.get(name, '')}; {e['items']} items, kept {e['kept']}, dropped {e['dropped']}, research-use kept {e['kept_research']}"
+        )
+    print(f"{args.out}: registry {replicas.registry}; serve {replicas.www} at {args.base_url}")
     return 0
 
 
@@ -290,7 +315,11 @@ def register_cli(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPar
     q.add_argument("inputs", nargs="+", metavar="PATH")
     q.add_argument("--out", required=True, type=Path, metavar="FILE")
     q.add_argument("--dataset", required=True)
-    q.add_argument("--split", required=True)
+    q.add_argument(
+        "--split",
+        required=True,
+        help="split of every file; with --kept, the dataset's own split where it names one",
+    )
     lic = q.add_mutually_exclusive_group(required=True)
     lic.add_argument(
         "--licence", "--license", dest="licence", metavar="TEXT", help="one licence for every file"
@@ -326,6 +355,18 @@ def register_cli(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPar
     q.add_argument("--soundfont", default=None, metavar="SF2")
     q.add_argument("--no-progress", action="store_true")
     q.set_defaults(func=cmd_corpus)
+
+    q = sub.add_parser("replica", help="build miniature replicas of every registry dataset")
+    q.add_argument("--out", required=True, type=Path, metavar="DIR")
+    q.add_argument(
+        "--base-url",
+        required=True,
+        metavar="URL",
+        help="where DIR/www will be served (the replica registry's URLs)",
+    )
+    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--seconds", type=float, default=2.0, help="audio per item")
+    q.set_defaults(func=cmd_replica)
     return p
 
 

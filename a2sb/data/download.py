@@ -10,7 +10,8 @@ nothing without re-hashing.
 
 Layout made by :func:`fetch_dataset` under ``ROOT/<name>/``: ``downloads/`` (archives as
 published) and ``raw/`` (extracted archives merged, plain files copied; licence metadata paths in
-the registry are relative to ``raw/``).
+the registry are relative to ``raw/``). A split zip set (``NAME.zip`` with ``NAME.z01`` ...,
+FSD50K) is extracted once all its segments are downloaded, read as one merged archive.
 """
 
 from __future__ import annotations
@@ -32,7 +33,12 @@ from a2sb.errors import A2SBError, InputError
 from a2sb.io.atomic import write_text
 from a2sb.io.provenance import file_sha256
 
-from .extract import safe_extract
+from .extract import (
+    MissingSegmentsError,
+    safe_extract,
+    safe_extract_split_zip,
+    split_zip_parts,
+)
 from .registry import Checksum, Dataset, RemoteFile
 
 USER_AGENT = "a2sb-repro/0.1 (+https://github.com/NVIDIA/diffusion-audio-restoration reproduction)"
@@ -351,7 +357,9 @@ def fetch_dataset(
 
     Manual sources print what to do and return; files whose URL is unknown are skipped with a
     message; checksum lists (``list_file``) are fetched first. ``max_extract_bytes`` caps each
-    archive's expansion (default: 20 x the archive size, at least 1 GiB).
+    archive's expansion (default: 20 x the archive size, at least 1 GiB). A split zip set is
+    extracted after the downloads, when every segment is there (else a message says which are
+    missing).
     """
     root = Path(root)
     base = root / ds.name
@@ -364,7 +372,7 @@ def fetch_dataset(
     ordered = [ds.file(n) for n in sorted(needed_lists) if n not in {c.filename for c in chosen}]
     ordered += sorted(chosen, key=lambda f: f.kind != "checksums")
     lists: dict[str, dict[str, str]] = {}
-    split_zip_noted = False
+    split_heads: list[Path] = []
     for f in ordered:
         if f.url is None:
             report.skipped.append((f.filename, "download URL unknown"))
@@ -394,14 +402,21 @@ def fetch_dataset(
             )
             if safe_extract(res.path, base / "raw", max_bytes=cap):
                 report.extracted.append(f.filename)
-        elif f.archive == "split-zip":
-            if not split_zip_noted:
-                log(
-                    f"a2sb: {ds.name}: split zip archives in {base / 'downloads'}: merge each set with `zip -s 0 NAME.zip --out NAME-merged.zip`, then extract it into {base / 'raw'}"
-                )
-                split_zip_noted = True
+        elif f.archive == "split-zip" and res.path.suffix.lower() == ".zip":
+            split_heads.append(res.path)  # the last segment: extracted once all are here
         elif f.archive == "none":
             _place_plain(res.path, base / "raw" / f.filename)
+    for head in split_heads:
+        try:
+            parts = split_zip_parts(head)
+        except MissingSegmentsError as exc:
+            report.skipped.append((head.name, "split zip segments missing"))
+            log(f"a2sb: {ds.name}: {exc}; fetch them to extract the set")
+            continue
+        total = sum(p.stat().st_size for p in parts)
+        cap = max_extract_bytes or max(MIN_EXTRACT_CAP, DEFAULT_EXTRACT_RATIO * total)
+        if safe_extract_split_zip(head, base / "raw", max_bytes=cap):
+            report.extracted.append(head.name)
     return report
 
 

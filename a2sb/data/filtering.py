@@ -45,11 +45,12 @@ from .registry import Dataset
 @dataclass(frozen=True)
 class Item:
     """One audio item: path (relative to the dataset's raw dir), duration (s, None if unknown),
-    licence string (None if none was found)."""
+    licence string (None if none was found), the dataset's own split (None if it names none)."""
 
     path: str
     duration: float | None
     licence: str | None
+    split: str | None = None
 
 
 @dataclass(frozen=True)
@@ -217,6 +218,34 @@ def licence_lookup(ds: Dataset, raw_dir: str | Path) -> Callable[[str], str | No
     raise InputError(f"{ds.name}: unknown licence metadata format {fmt!r}")
 
 
+def split_lookup(ds: Dataset, raw_dir: str | Path) -> Callable[[str], str | None]:
+    """A function from an item path to the split the dataset's metadata names for it (the
+    registry's ``splits``: the CSV row whose ``key`` column is a suffix of the path), or None."""
+    source = ds.splits
+    if source is None:
+        return lambda _p: None
+    path = Path(raw_dir) / source.metadata_file
+    if not path.is_file():
+        raise InputError(
+            f"{ds.name}: split metadata {source.metadata_file} not found under {raw_dir}"
+        )
+    with open(path, encoding="utf-8", newline="") as f:
+        reader = csv.DictReader(f)
+        if not reader.fieldnames or not {source.key, source.field} <= set(reader.fieldnames):
+            raise InputError(f"{path}: needs the columns {source.key} and {source.field}")
+        table = {row[source.key].strip(): row[source.field].strip() for row in reader}
+
+    def lookup(p: str) -> str | None:
+        parts = Path(p).parts
+        for i in range(len(parts)):
+            found = table.get("/".join(parts[i:]))
+            if found:
+                return found
+        return None
+
+    return lookup
+
+
 def metadata_durations(ds: Dataset, raw_dir: str | Path) -> dict[str, float]:
     """Durations known from metadata (FMA ``tracks.csv``), keyed like the licence lookup."""
     if ds.licence.format != "fma_tracks_csv":
@@ -243,6 +272,7 @@ def discover_items(ds: Dataset, raw_dir: str | Path, *, probe_durations: bool = 
     pattern = ds.audio_format.get("items_glob")
     candidates = raw_dir.glob(pattern) if isinstance(pattern, str) else raw_dir.rglob("*")
     lookup = licence_lookup(ds, raw_dir)
+    split_of = split_lookup(ds, raw_dir)
     known = metadata_durations(ds, raw_dir)
     items = []
     for p in sorted(q for q in candidates if q.is_file() and q.suffix.lower() in exts):
@@ -253,7 +283,7 @@ def discover_items(ds: Dataset, raw_dir: str | Path, *, probe_durations: bool = 
                 dur = float(sf.info(str(p)).duration)
             except Exception:  # unreadable files are the manifest's business
                 dur = None
-        items.append(Item(rel, dur, lookup(rel)))
+        items.append(Item(rel, dur, lookup(rel), split_of(rel)))
     return items
 
 
@@ -402,12 +432,12 @@ def write_report_table(path: str | Path, reports: Iterable[Mapping[str, Any]]) -
 def write_filter_outputs(
     out_dir: str | Path, ds: Dataset, decisions: Sequence[Decision], report: Mapping[str, Any]
 ) -> None:
-    """``kept.csv`` (path, duration, license, license_class, reason), ``dropped.csv`` (path,
-    reason) and ``licence_report.json`` in ``out_dir``, each written atomically."""
+    """``kept.csv`` (path, duration, license, license_class, reason, split), ``dropped.csv``
+    (path, reason) and ``licence_report.json`` in ``out_dir``, each written atomically."""
     out_dir = Path(out_dir)
     kept = io.StringIO()
     w = csv.writer(kept, lineterminator="\n")
-    w.writerow(["path", "duration", "license", "license_class", "reason"])
+    w.writerow(["path", "duration", "license", "license_class", "reason", "split"])
     dropped = io.StringIO()
     wd = csv.writer(dropped, lineterminator="\n")
     wd.writerow(["path", "reason"])
@@ -420,6 +450,7 @@ def write_filter_outputs(
                     d.item.licence or "",
                     d.licence_class,
                     d.reason,
+                    d.item.split or "",
                 ]
             )
         else:
@@ -438,3 +469,9 @@ def read_kept(path: str | Path) -> dict[str, tuple[str, str]]:
         ):
             raise InputError(f"{path}: not a kept.csv (needs path, license, license_class)")
         return {row["path"]: (row["license"], row["license_class"]) for row in reader}
+
+
+def read_kept_splits(path: str | Path) -> dict[str, str]:
+    """``{path: split}`` of the items of a ``kept.csv`` whose dataset names their split."""
+    with open(path, encoding="utf-8", newline="") as f:
+        return {row["path"]: row["split"] for row in csv.DictReader(f) if row.get("split")}

@@ -27,6 +27,7 @@ Format (YAML)::
           metadata_file, field, format, key   # kind per_item: where each item's licence is
         manual: {reason, instructions, place_files} | false
         research_use_only: bool    # may be used only by the separate research-use experiment
+        splits: {metadata_file, key, field}   # optional: the dataset's own train/validation/test
         verification: {fact: V | 3P | U}
         notes: [str]
 
@@ -87,6 +88,7 @@ _DATASET_KEYS = {
     "license",
     "manual",
     "research_use_only",
+    "splits",
     "verification",
     "notes",
     "hours",
@@ -146,6 +148,16 @@ class Manual:
 
 
 @dataclass(frozen=True)
+class SplitSource:
+    """Where a dataset names each item's split: ``field`` of the CSV row whose ``key`` column
+    holds the item's path (a suffix of it, e.g. MAESTRO's ``audio_filename``)."""
+
+    metadata_file: str
+    key: str
+    field: str
+
+
+@dataclass(frozen=True)
 class Dataset:
     """One registry entry."""
 
@@ -158,6 +170,7 @@ class Dataset:
     licence: LicenceSource  # the YAML key ``license``
     manual: Manual | None = None
     research_use_only: bool = False
+    splits: SplitSource | None = None
     verification: Mapping[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     hours: Mapping[str, Any] = field(default_factory=dict)
@@ -304,6 +317,15 @@ def _manual(where: str, data: Any) -> Manual | None:
     return Manual(str(data["reason"]), str(data["instructions"]).strip(), str(data["place_files"]))
 
 
+def _splits(where: str, data: Any) -> SplitSource | None:
+    if data in (None, False):
+        return None
+    keys = {"metadata_file", "key", "field"}
+    if not isinstance(data, Mapping) or set(data) != keys:
+        raise InputError(f"{where}: splits must be false or {{metadata_file, key, field}}")
+    return SplitSource(str(data["metadata_file"]), str(data["key"]), str(data["field"]))
+
+
 def _dataset(name: str, data: Any) -> Dataset:
     where = f"dataset {name!r}"
     if not isinstance(data, Mapping):
@@ -343,6 +365,7 @@ def _dataset(name: str, data: Any) -> Dataset:
         licence=_licence(f"{where} license", data.get("license")),
         manual=_manual(f"{where} manual", data.get("manual")),
         research_use_only=bool(data.get("research_use_only", False)),
+        splits=_splits(f"{where} splits", data.get("splits")),
         verification=_verification(where, data.get("verification")),
         notes=tuple(str(n) for n in data.get("notes") or ()),
         hours=dict(data.get("hours") or {}),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -220,3 +221,45 @@ def test_kaggle_licence_applies_to_the_whole_dataset(tmp_path):
         json.dumps({"id": "x/y", "licenses": [{"name": "other"}]})
     )
     assert not filter_items(ds, [Item("a.wav", 1.0, licence_lookup(ds, tmp_path)("a.wav"))])[0].kept
+
+
+def test_the_datasets_own_splits_reach_the_manifest(tmp_path):
+    """MAESTRO names each recording's split in its csv (registry ``splits``): the filter keeps it
+    in kept.csv and the manifest uses it, so the research-use run trains on ``train`` only."""
+    root = tmp_path / "root"
+    raw = root / "toy" / "raw"
+    for year, name in (("2004", "a.wav"), ("2006", "b.wav"), ("2018", "c.wav")):
+        (raw / "toy-v1" / year).mkdir(parents=True, exist_ok=True)
+        sf.write(raw / "toy-v1" / year / name, np.zeros(4410, dtype=np.float32), 44100)
+    (raw / "toy.csv").write_text(
+        "split,audio_filename\ntrain,2004/a.wav\nvalidation,2006/b.wav\ntest,2018/c.wav\n"
+    )
+    entry = {
+        "title": "toy",
+        "role": "test",
+        "audio_format": {"container": "wav"},
+        "files": [],
+        "license": {"kind": "dataset", "license": "CC BY-NC-SA 4.0"},
+        "research_use_only": True,
+        "splits": {"metadata_file": "toy.csv", "key": "audio_filename", "field": "split"},
+    }
+    reg = tmp_path / "reg.yaml"
+    reg.write_text(yaml.safe_dump({"datasets": {"toy": entry}}))
+    assert load_registry(reg)["toy"].splits.field == "split"
+    args = ["data", "filter", "toy", "--registry", str(reg), "--root", str(root)]
+    assert main([*args, "--research-use"]) == 0
+    kept = {k["path"]: k["split"] for k in csv.DictReader(open(root / "toy" / "kept.csv"))}
+    assert kept == {"toy-v1/2004/a.wav": "train", "toy-v1/2006/b.wav": "validation",
+                    "toy-v1/2018/c.wav": "test"}  # fmt: skip
+    out = tmp_path / "toy.csv"
+    assert main(["data", "manifest", str(raw), "--out", str(out), "--dataset", "toy", "--split",
+                 "test", "--kept", str(root / "toy" / "kept.csv"), "--raw-dir", str(raw),
+                 "--all-classes", "--no-progress"]) == 0  # fmt: skip
+    from a2sb.data.manifest import read_manifest
+
+    splits = {Path(r["path"]).name: r["split"] for r in read_manifest(out)}
+    assert splits == {"a.wav": "train", "b.wav": "validation", "c.wav": "test"}
+    bad = {**entry, "splits": {"metadata_file": "toy.csv", "key": "audio_filename"}}
+    reg.write_text(yaml.safe_dump({"datasets": {"toy": bad}}))
+    with pytest.raises(Exception, match="splits must be"):
+        load_registry(reg)

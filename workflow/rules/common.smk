@@ -90,6 +90,21 @@ def manifest_of(name):
     return f"results/{PROFILE}/data/manifests/{name}.csv"
 
 
+def registry_file():
+    """The registry YAML the data rules read (``data.registry.file``, else the built-in one)."""
+    given = config["data"].get("registry", {}).get("file")
+    if given:
+        return given
+    import a2sb.data.registry as reg
+
+    return str(Path(reg.__file__).with_name("registry.yaml"))
+
+
+def registry_arg():
+    given = config["data"].get("registry", {}).get("file")
+    return f"--registry {shlex.quote(given)}" if given else ""
+
+
 def registry_datasets():
     reg = config["data"].get("registry", {})
     names = reg.get("pretrain", []) + reg.get("finetune", []) + reg.get("research_use", [])

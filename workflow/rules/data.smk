@@ -26,6 +26,8 @@ else:
     rule fetch:
         output:
             touch("resources/raw/{name}/.fetched"),
+        params:
+            registry=registry_arg(),
         log:
             "logs/fetch/{name}.log",
         benchmark:
@@ -33,14 +35,17 @@ else:
         resources:
             runtime=24 * 60,
         shell:
-            "{PY} -m a2sb data fetch {wildcards.name} --root resources/raw --no-progress > {log} 2>&1"
+            "{PY} -m a2sb data fetch {wildcards.name} --root resources/raw {params.registry} "
+            "--no-progress > {log} 2>&1"
 
     rule licence_filter:
         input:
             ancient("resources/raw/{name}/.fetched"),
         output:
             "results/{profile}/data/filter/{name}/{name}/kept.csv",
+            "results/{profile}/data/filter/{name}/{name}/licence_report.json",
         params:
+            registry=registry_arg(),
             research=lambda w: (
                 "--research-use"
                 if w.name in config["data"]["registry"].get("research_use", [])
@@ -51,6 +56,7 @@ else:
         shell:
             "{PY} -m a2sb data filter {wildcards.name} --root resources/raw "
             "--out results/{wildcards.profile}/data/filter/{wildcards.name} {params.research} "
+            "{params.registry} "
             "> {log} 2>&1"
 
     rule manifest:
@@ -77,20 +83,37 @@ else:
             "--split {params.split} {params.classes} --no-progress --out {output} > {log} 2>&1"
 
 
+def filter_reports():
+    """The licence filter's per-dataset reports (registry source only)."""
+    if config["data"]["source"] == "corpus":
+        return []
+    return [
+        f"results/{PROFILE}/data/filter/{d}/{d}/licence_report.json" for d in registry_datasets()
+    ]
+
+
 rule licence_table:
     input:
-        all_manifests(),
+        manifests=all_manifests(),
+        filter_reports=filter_reports(),
     output:
         report(
             multiext("results/{profile}/tables/licences", ".csv", ".md", ".tex"),
             caption="../report/licences.rst",
             category="Data",
         ),
+    params:
+        filter_reports=lambda w, input: (
+            f"--filter-reports {' '.join(input.filter_reports)} "
+            f"--filter-out-prefix results/{w.profile}/tables/licence_filter"
+            if input.filter_reports
+            else ""
+        ),
     log:
         "logs/{profile}/tables/licences.log",
     shell:
-        "{PY} -m reports.licences {input} --out-prefix results/{wildcards.profile}/tables/licences "
-        "> {log} 2>&1"
+        "{PY} -m reports.licences {input.manifests} {params.filter_reports} "
+        "--out-prefix results/{wildcards.profile}/tables/licences > {log} 2>&1"
 
 
 def test_set_source(dataset):
@@ -111,9 +134,10 @@ rule test_set:
         max_seconds=config["data"]["max_seconds"] or 0,
         seed=config["seed"],
         random=lambda w: "--random" if config["data"].get("test_items", {}).get(w.dataset) else "",
+        rate=config["stft"]["sample_rate"],
     log:
         "logs/{profile}/data/test_set_{dataset}.log",
     shell:
         "{PY} workflow/scripts/prepare_testset.py --manifest {input.manifest} --out {output} "
         "--items {params.n_items} --max-seconds {params.max_seconds} --seed {params.seed} "
-        "{params.random} --midi-dir '{params.midi}' > {log} 2>&1"
+        "{params.random} --midi-dir '{params.midi}' --sample-rate {params.rate} > {log} 2>&1"

@@ -27,11 +27,17 @@ rule provenance:
         checkpoints=checkpoints(),
     output:
         "results/{profile}/provenance/provenance.json",
+    params:
+        registry=lambda w: (
+            f"--data-registry {shlex.quote(registry_file())}"
+            if config["data"]["source"] == "registry"
+            else ""
+        ),
     log:
         "logs/{profile}/provenance/provenance.log",
     shell:
         "{PY} -m reports.provenance --config {input.config} --manifests {input.manifests} "
-        "--checkpoints {input.checkpoints} --out {output} > {log} 2>&1"
+        "--checkpoints {input.checkpoints} {params.registry} --out {output} > {log} 2>&1"
 
 
 rule tables:

@@ -1,5 +1,7 @@
-"""Make one test set: N items of a manifest (the first N, or N random with --random), optionally
-cut to --max-seconds, as 32-bit float WAV under OUT/audio/, with reference MIDI (cut alike) under
+"""Make one test set: N items of the test split of a manifest (the first N, or N random with --random), resampled
+to --sample-rate (the model's: a test set is scored at the rate the methods restore at; the
+source rate is listed in items.csv), optionally cut to --max-seconds, as 32-bit float WAV under
+OUT/audio/, with reference MIDI (cut alike) under
 OUT/midi/ when a MIDI folder is given, and OUT/items.csv listing the sources and their sha256.
 The folder is built under a temporary name and renamed when complete (:func:`a2sb.io.atomic.atomic_dir`).
 """
@@ -16,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from a2sb.io.atomic import atomic_dir, write_text
-from a2sb.io.audio import read_audio, write_audio
+from a2sb.io.audio import read_audio, resample, write_audio
 from a2sb.io.provenance import file_sha256
 
 
@@ -36,7 +38,9 @@ def cut_midi(src: Path, dst: Path, seconds: float) -> None:
 def copy_item(src: Path, tmp: Path, args: argparse.Namespace) -> dict:
     """Write one item (and its MIDI) into the folder being built; its row of items.csv."""
     src = src if src.is_absolute() else args.manifest.parent / src
-    audio, rate = read_audio(src)
+    audio, source_rate = read_audio(src)
+    rate = args.sample_rate or source_rate
+    audio = resample(audio, source_rate, rate)
     if args.max_seconds:
         audio = audio[:, : int(round(args.max_seconds * rate))]
     dst = tmp / "audio" / f"{src.stem}.wav"
@@ -56,7 +60,8 @@ def copy_item(src: Path, tmp: Path, args: argparse.Namespace) -> dict:
         else:
             shutil.copyfile(midi, tmp / "midi" / f"{src.stem}.mid")
     return {"item": dst.name, "source": str(src), "source_sha256": file_sha256(src),
-            "seconds": round(audio.shape[1] / rate, 3), "midi": str(midi or "")}  # fmt: skip
+            "source_rate": source_rate, "seconds": round(audio.shape[1] / rate, 3),
+            "midi": str(midi or "")}  # fmt: skip
 
 
 def main() -> int:
@@ -68,11 +73,14 @@ def main() -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--max-seconds", type=float, default=0.0, help="0: whole files")
     p.add_argument("--midi-dir", default="")
+    p.add_argument("--sample-rate", type=int, default=0, help="0: keep each file's rate")
+    p.add_argument("--split", default="test", help="only the manifest's rows of this split")
     args = p.parse_args()
     with open(args.manifest, newline="", encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
+        rows = [r for r in csv.DictReader(f) if r.get("split", args.split) == args.split]
     if not rows:
-        print(f"prepare_testset: error: {args.manifest} lists no items", file=sys.stderr)
+        print(f"prepare_testset: error: {args.manifest} lists no {args.split} items",
+              file=sys.stderr)  # fmt: skip
         return 2
     if args.items and args.random:
         idx = np.random.default_rng(args.seed).choice(len(rows), min(args.items, len(rows)), False)
