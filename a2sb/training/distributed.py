@@ -2,8 +2,12 @@
 
 ``torchrun --nproc-per-node N -m a2sb train ...`` exports ``RANK``, ``WORLD_SIZE``,
 ``LOCAL_RANK``, ``MASTER_ADDR`` and ``MASTER_PORT``; across nodes under SLURM, torchrun's usual
-``--nnodes``/``--rdzv-endpoint`` flags set the same variables. Without them the run is a single
-process. Backend: nccl on CUDA, gloo on CPU.
+``--nnodes``/``--rdzv-endpoint`` flags set the same variables. ``srun --ntasks N a2sb train ...``
+works too: without ``WORLD_SIZE``, the tasks of a multi-task SLURM step take rank, world size and
+local rank from ``SLURM_PROCID``, ``SLURM_STEP_NUM_TASKS`` and ``SLURM_LOCALID``, rendezvous at the
+launch node (``SLURM_LAUNCH_NODE_IPADDR``, unless ``MASTER_ADDR`` is set) on a port derived from
+the job id (unless ``MASTER_PORT`` is set). Without any of them the run is a single process.
+Backend: nccl on CUDA, gloo on CPU.
 """
 
 from __future__ import annotations
@@ -57,8 +61,25 @@ def select_device(preference: str, local_rank: int = 0) -> torch.device:
     return torch.device("cuda", local_rank % torch.cuda.device_count())
 
 
+def _slurm_tasks() -> None:
+    """Export torchrun's variables from a multi-task SLURM step's own (see the module docstring)."""
+    # SLURM_STEP_NUM_TASKS exists in srun steps only, not in the batch script (which also has
+    # SLURM_NTASKS and SLURM_PROCID=0)
+    if os.environ.get("WORLD_SIZE") or _env_int("SLURM_STEP_NUM_TASKS", 1) <= 1:
+        return
+    if "SLURM_PROCID" not in os.environ:
+        return
+    os.environ["WORLD_SIZE"] = os.environ["SLURM_STEP_NUM_TASKS"]
+    os.environ["RANK"] = os.environ["SLURM_PROCID"]
+    os.environ["LOCAL_RANK"] = os.environ.get("SLURM_LOCALID", "0")
+    os.environ.setdefault("MASTER_ADDR", os.environ.get("SLURM_LAUNCH_NODE_IPADDR", "127.0.0.1"))
+    os.environ.setdefault("MASTER_PORT", str(15000 + _env_int("SLURM_JOB_ID", 0) % 20000))
+
+
 def init_distributed(preference: str = "auto") -> DistInfo:
-    """Join the process group that torchrun's environment describes (or stay single-process)."""
+    """Join the process group that torchrun's (or a SLURM step's) environment describes, or stay
+    single-process."""
+    _slurm_tasks()
     world = _env_int("WORLD_SIZE", 1)
     rank = _env_int("RANK", 0)
     local_rank = _env_int("LOCAL_RANK", 0)

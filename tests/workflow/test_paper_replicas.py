@@ -85,7 +85,7 @@ def test_paper_graph_on_dataset_replicas(tmp_path: Path) -> None:
         assert not any("maestro" in m for m in cfg["manifests"]), (run, cfg["manifests"])
         for manifest in cfg["manifests"]:
             for row in read_csv(work / manifest):
-                assert row["licence_class"] == "permissive", (manifest, row)
+                assert row["license_class"] == "permissive", (manifest, row)
     maestro_cfg = json.loads((configs / "maestro_p4_0.json").read_text())
     assert any("maestro" in m for m in maestro_cfg["manifests"])
     # tables and figures, with provenance naming the replica registry's hash
