@@ -276,6 +276,11 @@ def restore(
     """
     audio = np.asarray(audio, dtype=np.float32)
     check_signal(audio, name)
+    if audio.ndim == 2 and audio.shape[0] > audio.shape[1]:
+        raise InputError(
+            f"{name}: audio of shape {tuple(audio.shape)} has more channels than samples; "
+            f"restore() takes [L] or [C, L] (channels first): pass soundfile's [T, C] as audio.T"
+        )
     protocol = Protocol.parse(protocol)
     if task not in TASKS:
         raise InputError(f"{name}: unknown task {task!r}; expected one of {TASKS}")

@@ -62,14 +62,19 @@ def run(args: argparse.Namespace) -> int:
     gaps = None
     cutoff = None
     if args.task == "inpainting":
-        if args.gaps and args.gap_every:
+        if args.gaps and args.gap_every is not None:
             raise InputError(f"{name}: give either --gaps or --gap-every/--gap-ms, not both")
         if args.gaps:
             try:
                 gaps = parse_gaps(args.gaps)
             except InputError as exc:
                 raise InputError(f"{name}: {exc}") from None
-        elif args.gap_every and args.gap_ms:
+        elif args.gap_every is not None and args.gap_ms is not None:
+            if args.gap_every <= 0 or args.gap_ms <= 0:
+                raise InputError(
+                    f"{name}: --gap-every ({args.gap_every:g} s) and --gap-ms "
+                    f"({args.gap_ms:g} ms) must be positive"
+                )
             rule = official_gaps if args.protocol == Protocol.OFFICIAL else paper_gaps
             gaps = rule(duration, args.gap_ms / 1000, args.gap_every)
         else:

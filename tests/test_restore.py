@@ -292,3 +292,20 @@ def test_a_bad_mask_config_in_the_sidecar_is_a_one_line_error(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert code != 0 and len(err) == 1 and str(path) in err[0] and "fill_prior" in err[0]
     assert not out.exists()
+
+
+def test_a_time_major_array_is_refused_with_the_layout_to_use(checkpoint):
+    audio = np.zeros((2000, 2), dtype=np.float32)  # soundfile's [T, C]
+    with pytest.raises(a2sb.InputError, match=r"more channels than samples.*audio\.T"):
+        a2sb.restore(audio, RATE, task="bandwidth-extension", cutoff_hz=3000.0,
+                     checkpoint=checkpoint, steps=1)  # fmt: skip
+
+
+@pytest.mark.parametrize("every, ms", [("0", "300"), ("5", "0"), ("-5", "300")])
+def test_gap_options_out_of_range_are_named(tmp_path, checkpoint, capsys, every, ms):
+    src = write(tmp_path, "in.wav", np.zeros(RATE * 3, dtype=np.float32) + 0.1)
+    code = cli_main(["restore", str(src), str(tmp_path / "o.wav"), "--task", "inpainting",
+                     "--gap-every", every, "--gap-ms", ms, "--checkpoint", str(checkpoint)])  # fmt: skip
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "must be positive" in err[0], err
+    assert not (tmp_path / "o.wav").exists()
