@@ -55,7 +55,49 @@ def register_cli(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+MAX_STEPS = 10_000  # the paper uses 100 / 200; beyond this a typo is likelier than a wish
+MAX_WINDOW_SEGMENTS = 16  # MultiDiffusion windows up to 16 training segments long
+
+
+def check_options(args: argparse.Namespace) -> None:
+    """Option ranges and the device, before any file is read (one-line :class:`InputError`)."""
+    if args.steps is not None and not 1 <= args.steps <= MAX_STEPS:
+        raise InputError(f"--steps {args.steps}: must lie in 1..{MAX_STEPS}")
+    if args.batch_size < 1:
+        raise InputError(f"--batch-size {args.batch_size}: must be at least 1")
+    if args.seed < 0:
+        raise InputError(f"--seed {args.seed}: must be 0 or more")
+    for flag, value in (("--window-frames", args.window_frames), ("--hop-frames", args.hop_frames)):
+        if value is not None and value < 1:
+            raise InputError(f"{flag} {value}: must be at least 1")
+    if args.device != "cpu":
+        import torch
+
+        try:
+            device = torch.device(args.device)
+        except (RuntimeError, ValueError):
+            raise InputError(
+                f"--device {args.device!r}: not a device (cpu, cuda, cuda:N)"
+            ) from None
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise InputError(f"--device {args.device}: CUDA is not available on this machine")
+
+
+def check_window(args: argparse.Namespace, segment_frames: int) -> None:
+    """Window and hop against the checkpoint's training segment."""
+    limit = MAX_WINDOW_SEGMENTS * segment_frames
+    window = args.window_frames or segment_frames
+    if window > limit:
+        raise InputError(
+            f"--window-frames {window}: at most {limit} ({MAX_WINDOW_SEGMENTS} x the checkpoint's "
+            f"{segment_frames}-frame training segment)"
+        )
+    if args.hop_frames is not None and args.hop_frames > window:
+        raise InputError(f"--hop-frames {args.hop_frames}: must not exceed the window ({window})")
+
+
 def run(args: argparse.Namespace) -> int:
+    check_options(args)
     audio, rate = read_audio(args.input)
     name = str(args.input)
     duration = audio.shape[-1] / rate
@@ -89,6 +131,7 @@ def run(args: argparse.Namespace) -> int:
     check_not_inputs([args.output], [args.input])
     check_writable(args.output, args.subtype)
     restorer = Restorer.from_checkpoint(args.checkpoint, device=args.device)
+    check_window(args, restorer.stft.segment_frames)
     window = restorer.window(args.window_frames, args.hop_frames, args.batch_size)
     out = restore(
         audio,

@@ -309,3 +309,36 @@ def test_gap_options_out_of_range_are_named(tmp_path, checkpoint, capsys, every,
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "must be positive" in err[0], err
     assert not (tmp_path / "o.wav").exists()
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--steps", "1000000000"], "--steps 1000000000: must lie in 1..10000"),
+        (["--steps", "0"], "--steps 0: must lie"),
+        (["--batch-size", "0"], "--batch-size 0: must be at least 1"),
+        (["--seed", "-1"], "--seed -1: must be 0 or more"),
+        (["--window-frames", "0"], "--window-frames 0: must be at least 1"),
+        (["--window-frames", "100000"], "--window-frames 100000: at most 1024"),
+        (["--window-frames", "64", "--hop-frames", "65"], "--hop-frames 65: must not exceed"),
+        (["--device", "nonsense"], "--device 'nonsense': not a device"),
+    ],
+)
+def test_option_ranges_are_checked_before_the_work(tmp_path, checkpoint, capsys, extra, message):
+    src = write(tmp_path, "in.wav", np.zeros(RATE, dtype=np.float32) + 0.1)
+    out = tmp_path / "out.wav"
+    code = cli_main(bwe_args(src, out, checkpoint, *extra))
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and message in err[0], err
+    assert not out.exists()
+
+
+def test_cuda_without_a_gpu_is_named_as_such(tmp_path, checkpoint, capsys):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    src = write(tmp_path, "in.wav", np.zeros(RATE, dtype=np.float32) + 0.1)
+    code = cli_main(bwe_args(src, tmp_path / "out.wav", checkpoint, "--device", "cuda"))
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and err == [
+        "a2sb: error: --device cuda: CUDA is not available on this machine"
+    ]
