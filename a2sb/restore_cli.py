@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
 
 from .errors import InputError
 from .io.atomic import check_not_inputs
-from .io.audio import check_writable, read_audio, write_audio
+from .io.audio import check_writable, clipping_note, read_audio, write_audio
 from .protocol import Protocol, official_gaps
 from .restoration import TASKS, Restorer, check_gaps, paper_gaps, resolve_cutoff, restore
 from .tasks import parse_gaps
@@ -50,7 +51,11 @@ def register_cli(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--hop-frames", type=int, help="MultiDiffusion hop (default: half the window)")
     p.add_argument("--batch-size", type=int, default=16, help="windows per network call")
-    p.add_argument("--subtype", default="FLOAT", help="soundfile subtype of the output")
+    p.add_argument(
+        "--subtype",
+        help="soundfile subtype of the output (default: FLOAT for WAV, PCM_24 for FLAC, "
+        "else the format's default)",
+    )
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=run)
 
@@ -148,6 +153,9 @@ def run(args: argparse.Namespace) -> int:
         protocol=args.protocol,
     )
     out = np.atleast_2d(out)
+    note = clipping_note(args.output, out, args.subtype)
+    if note:
+        print(f"a2sb: warning: {note}", file=sys.stderr)
     write_audio(
         args.output, out if out.shape[0] > 1 else out[0], restorer.stft.sample_rate, args.subtype
     )

@@ -30,19 +30,18 @@ from pathlib import Path
 import numpy as np
 
 from a2sb.errors import A2SBError
-from a2sb.io.audio import plan_outputs, read_audio, write_audio
+from a2sb.io.audio import clipping_note, plan_outputs, read_audio, write_audio
 from a2sb.tasks import Task, parse_gaps
 
 from .interface import BaselineError, Degradation
 from .registry import METHODS, Kind, load_restorer, method
 
-OUTPUT_SUBTYPE = "FLOAT"
 RESTORERS = [m.name for m in METHODS.values() if m.kind not in (Kind.A2SB, Kind.COMPONENT)]
 TRAINED = [m.name for m in METHODS.values() if m.trained]
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
-    jobs = plan_outputs(args.paths, args.in_dir, args.out_dir, OUTPUT_SUBTYPE)
+    jobs = plan_outputs(args.paths, args.in_dir, args.out_dir, None)
     gaps = tuple(parse_gaps(args.gaps)) if args.gaps else ()
     restorer = load_restorer(args.method, args.task, args.checkpoint, steps=args.steps,
                              seed=args.seed, vocoder=args.vocoder, weights=args.weights)  # fmt: skip
@@ -53,7 +52,10 @@ def cmd_restore(args: argparse.Namespace) -> int:
             out = restorer.restore(audio[0] if audio.shape[0] == 1 else audio, rate, degradation)
         except BaselineError as exc:
             raise BaselineError(f"{source}: {exc}") from None
-        write_audio(target, np.asarray(out), rate, subtype=OUTPUT_SUBTYPE)
+        note = clipping_note(target, np.asarray(out), None)
+        if note:
+            print(f"baselines: warning: {note}", file=sys.stderr)
+        write_audio(target, np.asarray(out), rate)  # FLOAT for WAV, PCM_24 for FLAC
         if not args.quiet:
             print(f"{args.method}: {source} -> {target}", file=sys.stderr)
     return 0

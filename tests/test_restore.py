@@ -342,3 +342,20 @@ def test_cuda_without_a_gpu_is_named_as_such(tmp_path, checkpoint, capsys):
     assert code == 2 and err == [
         "a2sb: error: --device cuda: CUDA is not available on this machine"
     ]
+
+
+def test_flac_output_gets_24_bit_and_a_clipping_note(tmp_path, checkpoint, capsys):
+    """``out.flac`` works with the default subtype (PCM_24; FLOAT is not valid for FLAC), and a
+    peak above full scale in an integer format is reported, never clipped silently."""
+    from a2sb.io.audio import clipping_note, default_subtype
+
+    assert default_subtype("x.flac") == "PCM_24" and default_subtype("x.wav") == "FLOAT"
+    src = write(tmp_path, "in.wav", (0.5 * np.sin(np.arange(RATE) / 7)).astype(np.float32))
+    out = tmp_path / "out.flac"
+    assert cli_main(bwe_args(src, out, checkpoint, "--steps", "1")) == 0
+    assert sf.info(out).subtype == "PCM_24"
+    loud = np.full(100, 1.5, dtype=np.float32)
+    note = clipping_note(tmp_path / "o.flac", loud, None)
+    assert note and "1.500" in note and "PCM_24 clips" in note
+    assert clipping_note(tmp_path / "o.wav", loud, None) is None  # float keeps the peak
+    assert clipping_note(tmp_path / "o.flac", loud * 0.5, None) is None

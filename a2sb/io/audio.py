@@ -79,6 +79,32 @@ def audio_format(path: str | os.PathLike[str]) -> str:
     return fmt
 
 
+#: the subtype written when none is asked for: float WAV (restored audio can exceed full scale),
+#: 24-bit FLAC; other formats take soundfile's default
+_DEFAULT_SUBTYPES = {"WAV": "FLOAT", "FLAC": "PCM_24", "AIFF": "FLOAT", "W64": "FLOAT"}
+
+
+def default_subtype(path: str | os.PathLike[str]) -> str:
+    """The subtype an output at ``path`` gets when none is given (FLOAT for WAV, PCM_24 for FLAC)."""
+    fmt = audio_format(path)
+    return _DEFAULT_SUBTYPES.get(fmt) or sf.default_subtype(fmt)
+
+
+def clipping_note(
+    path: str | os.PathLike[str], audio: np.ndarray, subtype: str | None
+) -> str | None:
+    """A one-line note when ``audio`` exceeds full scale and ``path``'s subtype is an integer one
+    (which would clip it); None otherwise. Float subtypes keep such peaks."""
+    chosen = subtype or default_subtype(path)
+    peak = float(np.max(np.abs(audio))) if audio.size else 0.0
+    if peak <= 1.0 or not chosen.startswith(("PCM", "ULAW", "ALAW", "DPCM", "DWVW")):
+        return None
+    return (
+        f"{path}: peaks at {peak:.3f} ({20 * np.log10(peak):+.1f} dBFS), which {chosen} clips; "
+        f"write a float format (.wav, --subtype FLOAT) or lower the level"
+    )
+
+
 def check_writable(path: str | os.PathLike[str], subtype: str | None = None) -> str:
     """Check, before any work, that audio can be written to ``path``: a known format for its
     extension, a ``subtype`` that format takes, not a folder. Returns the format."""
@@ -95,10 +121,11 @@ def write_audio(
 ) -> Path:
     """Write ``[L]`` or ``[C, L]`` atomically in the format of ``path``'s extension.
 
-    ``subtype`` (e.g. ``"FLOAT"``, ``"PCM_16"``) defaults to soundfile's default for the format;
-    one it cannot write is an :class:`InputError` raised before anything is written.
+    ``subtype`` (e.g. ``"FLOAT"``, ``"PCM_16"``) defaults to :func:`default_subtype`; one the
+    format cannot take is an :class:`InputError` raised before anything is written.
     """
     fmt = check_writable(path, subtype)
+    subtype = subtype or default_subtype(path)
     data = audio.T if audio.ndim == 2 else audio
     return atomic_write(
         path,
