@@ -61,6 +61,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from .data.bandwidth import SpectrumAccumulator
 from .errors import InputError
 
 #: Width in bins of the bands compared on each side of a candidate edge.
@@ -116,12 +117,9 @@ def average_spectrum_db(audio: np.ndarray, n_fft: int = 2048, name: str = "input
         )
     if not np.any(x):
         raise InputError(f"{name}: silent input, cannot estimate its bandwidth")
-    power = np.zeros(n_fft // 2 + 1)
-    count = 0
-    for mag in _frame_spectra(x, n_fft, n_fft // 4):
-        power += (mag**2).sum(axis=(0, 1))
-        count += mag.shape[0] * mag.shape[1]
-    power /= count
+    ltas = SpectrumAccumulator(1, n_fft, hop=n_fft // 4)  # the rate only labels its freqs
+    ltas.add(x)
+    power = ltas.mean_power()
     peak = power.max()
     if not peak > 0:
         raise InputError(f"{name}: silent input, cannot estimate its bandwidth")

@@ -97,9 +97,13 @@ def official_gaps(
     """Gaps of the official inpainting script: ``int(duration // period)`` of them, each centred
     in its period (ours, :func:`a2sb.restoration.paper_gaps`, also fills a last partial period
     that holds a whole gap)."""
+    return centred_gaps(int(duration_s // period_s), gap_s, period_s)
+
+
+def centred_gaps(count: int, gap_s: float, period_s: float) -> list[tuple[float, float]]:
+    """``count`` gaps of ``gap_s``, one centred in each period: ``[p i + (p - g)/2, p i + (p + g)/2]``."""
     if not 0 < gap_s < period_s:
         raise InputError(f"gap of {gap_s} s must lie in (0, {period_s}) s")
-    count = int(duration_s // period_s)
     return [
         (i * period_s + (period_s - gap_s) / 2, i * period_s + (period_s + gap_s) / 2)
         for i in range(count)
@@ -160,6 +164,7 @@ __all__ = [
     "OFFICIAL_FILL_STD",
     "OFFICIAL_STEPS",
     "Protocol",
+    "centred_gaps",
     "official_gap_frames",
     "official_gap_mask",
     "official_gap_windows",

@@ -28,6 +28,7 @@ from .protocol import (
     OFFICIAL_POWER_EPS,
     OFFICIAL_STEPS,
     Protocol,
+    centred_gaps,
     official_gap_mask,
     official_gap_windows,
     official_padding,
@@ -45,14 +46,11 @@ CROSSFADE_S = 0.005  # equal-power cross-fade where restored samples meet kept o
 
 def paper_gaps(duration_s: float, gap_s: float, period_s: float = 5.0) -> list[tuple[float, float]]:
     """Gaps of the paper's protocol (SPEC 8): ``[p i + (p - g)/2, p i + (p + g)/2]`` inside the file."""
-    if gap_s <= 0 or gap_s >= period_s:
-        raise InputError(f"gap of {gap_s} s must lie in (0, {period_s}) s")
-    gaps = []
-    i = 0
-    while period_s * i + (period_s + gap_s) / 2 <= duration_s:
-        gaps.append((period_s * i + (period_s - gap_s) / 2, period_s * i + (period_s + gap_s) / 2))
-        i += 1
-    return gaps
+    count = 0
+    if 0 < gap_s < period_s:  # else centred_gaps refuses the gap
+        while period_s * count + (period_s + gap_s) / 2 <= duration_s:
+            count += 1
+    return centred_gaps(count, gap_s, period_s)
 
 
 def check_gaps(gaps: Sequence[tuple[float, float]], duration_s: float, name: str) -> None:

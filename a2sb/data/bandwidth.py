@@ -45,8 +45,11 @@ def _as_channels(audio: np.ndarray) -> np.ndarray:
 class SpectrumAccumulator:
     """Sums frame power spectra over blocks of audio (for long files and whole sets)."""
 
-    def __init__(self, sample_rate: int, n_fft: int = DEFAULT_N_FFT) -> None:
+    def __init__(
+        self, sample_rate: int, n_fft: int = DEFAULT_N_FFT, hop: int | None = None
+    ) -> None:
         self.sample_rate, self.n_fft = int(sample_rate), int(n_fft)
+        self.hop = int(hop or self.n_fft // 2)
         self.window = np.hanning(self.n_fft + 1)[:-1]
         self.power_sum = np.zeros(self.n_fft // 2 + 1)
         self.frames = 0
@@ -57,7 +60,7 @@ class SpectrumAccumulator:
         n = x.shape[1]
         if n == 0:
             return
-        hop = self.n_fft // 2
+        hop = self.hop
         if n < self.n_fft:
             x = np.pad(x, ((0, 0), (0, self.n_fft - n)))
             n = self.n_fft

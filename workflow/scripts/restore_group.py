@@ -56,14 +56,12 @@ def a2sb_restorer(args: argparse.Namespace) -> RestoreFn:
 
     model = Restorer.from_checkpoint(args.checkpoint)
     window = model.window(batch_size=args.batch_size)
-    # the default protocol is restore()'s own default: passed only when another one is asked for
-    protocol = {} if args.protocol == "ours" else {"protocol": args.protocol}
 
     def run(audio: np.ndarray, rate: int, setting: Setting, source: Path) -> tuple[np.ndarray, int]:
         d = degradation_of(setting, source)
         out = restore(audio, rate, task=d.task, cutoff_hz=d.cutoff_hz, gaps=list(d.gaps_s) or None,
                       checkpoint=model, steps=args.steps, seed=args.seed, window=window,
-                      name=str(source), **protocol)  # fmt: skip
+                      name=str(source), protocol=args.protocol)  # fmt: skip
         return out, model.stft.sample_rate
 
     return run
