@@ -27,7 +27,7 @@ __version__ = "0.1.0"
 #: public name -> the module that defines it
 _LAZY = {
     "BridgeSchedule": "bridge",
-    "partition_boundaries": "bridge",
+    "partition_boundaries": "partitions",
     "time_grid": "bridge",
     "MaskConfig": "masks",
     "WindowConfig": "multidiffusion",

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import torch
 
+from .partitions import partition_boundaries  # noqa: F401  (re-exported)
+
 TimeLike = float | torch.Tensor
 
 
@@ -123,17 +125,3 @@ def time_grid(n_steps: int, t_end: float = 0.05) -> torch.Tensor:
     if n_steps == 1:
         return torch.tensor([1.0], dtype=torch.float64)
     return torch.linspace(1.0, t_end, n_steps, dtype=torch.float64)
-
-
-def partition_boundaries(n_partitions: int) -> list[tuple[float, float]]:
-    """t-ranges of 1, 2 or 4 partitions (SPEC 4); 4 split ``sigma_t^2`` uniformly."""
-    if n_partitions == 1:
-        edges = [0.0, 1.0]
-    elif n_partitions == 2:
-        edges = [0.0, 0.5, 1.0]
-    elif n_partitions == 4:
-        q = 2.0 ** (-4.0 / 3.0)
-        edges = [0.0, q, 0.5, 1.0 - q, 1.0]
-    else:
-        raise ValueError(f"n_partitions must be 1, 2 or 4, got {n_partitions}")
-    return list(zip(edges[:-1], edges[1:]))

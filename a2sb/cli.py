@@ -10,7 +10,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from .errors import A2SBError
+from .errors import A2SBError, report_error
 
 # Modules that contribute sub-commands through ``register_cli(subparsers)``.
 COMMAND_MODULES = (
@@ -43,8 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except A2SBError as exc:
-        print(f"a2sb: error: {exc}", file=sys.stderr)
-        return 2
+        return report_error("a2sb", exc)
     except KeyboardInterrupt:
         print("a2sb: interrupted", file=sys.stderr)
         return 130

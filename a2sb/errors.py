@@ -13,3 +13,12 @@ class InputError(A2SBError):
 
 class CheckpointError(A2SBError):
     """A checkpoint or partition bundle that is missing, corrupt or does not match."""
+
+
+def report_error(prog: str, exc: BaseException) -> int:
+    """Print the one-line error every CLI of the project uses, ``<prog>: error: <message>``
+    (the message names the file first where there is one), and return its exit status, 2."""
+    import sys
+
+    print(f"{prog}: error: {' '.join(str(exc).split())}", file=sys.stderr)
+    return 2

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from a2sb.errors import A2SBError
+from a2sb.errors import A2SBError, report_error
 from a2sb.io.audio import clipping_note, plan_outputs, read_audio, write_audio
 from a2sb.tasks import Task, parse_gaps
 
@@ -146,5 +146,4 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except A2SBError as exc:
-        print(f"baselines: error: {exc}", file=sys.stderr)
-        return 2
+        return report_error("baselines", exc)

@@ -9,8 +9,10 @@
     python -m metrics degrade --task bandwidth-extension --cutoff-hz 4000 IN OUT
     python -m metrics degrade --task inpainting --gap-ms 300 --in-dir DIR --out-dir DIR
 
-Exit status: 0 on success (failed items are rows, not a failure of the command), 1 for an error
-of the command itself (one line on stderr, ``metrics: error: ...``), 2 for bad arguments.
+Exit status: 0 on success (failed items are rows, not a failure of the command), 2 for any error
+of the command, bad arguments included (one line on stderr, ``metrics: error: ...``, the same
+convention as ``a2sb`` and ``python -m baselines``); options and output paths are checked before
+any file is read.
 ``degrade`` never writes over its own input: an output path that is an input file is refused
 before anything is written.
 """
@@ -24,8 +26,8 @@ from pathlib import Path
 
 import soundfile as sf
 
-from a2sb.errors import A2SBError
-from a2sb.io.atomic import write_text
+from a2sb.errors import A2SBError, report_error
+from a2sb.io.atomic import check_output_path, write_text
 from a2sb.io.audio import audio_format, plan_outputs, write_audio
 from a2sb.tasks import Task
 
@@ -45,6 +47,11 @@ from .evaluate import (
 
 #: Name that starts the command's one-line error messages (``metrics: error: ...``).
 PROG = "metrics"
+#: ``--sample-rate`` bounds (Hz): telephone band to 8x 48 kHz; a typo such as 1e8 is refused
+#: before it resamples every file to gigabytes
+MIN_RATE, MAX_RATE = 1000, 384_000
+#: ``--jobs`` upper bound (processes)
+MAX_JOBS = 256
 
 
 def _parse_tags(items: Sequence[str]) -> dict[str, str]:
@@ -65,10 +72,21 @@ def _progress(done: int, total: int, pair: Pair) -> None:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
+    # every option first, then the output path, then the input folders: before any file is read
+    if args.sample_rate is not None and not MIN_RATE <= args.sample_rate <= MAX_RATE:
+        raise MetricsError(
+            f"--sample-rate {args.sample_rate}: out of range ({MIN_RATE} to {MAX_RATE} Hz)"
+        )
+    if not 1 <= args.jobs <= MAX_JOBS:
+        raise MetricsError(f"--jobs {args.jobs}: out of range (1 to {MAX_JOBS})")
     metrics = parse_metrics(args.metrics)
     if "midi_f1" in metrics and args.midi is None:
         raise MetricsError("metric midi_f1 needs the reference MIDI folder: --midi DIR")
     tags = _parse_tags(args.tag)
+    check_output_path(args.out)
+    for name, folder in (("reference", args.reference), ("estimate", args.estimate)):
+        if not Path(folder).is_dir():
+            raise MetricsError(f"{folder}: {name} folder not found")
     rows = evaluate_dirs(
         args.reference,
         args.estimate,
@@ -89,6 +107,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _cmd_aggregate(args: argparse.Namespace) -> int:
+    check_output_path(args.out)
     by = [c.strip() for c in args.by.split(",") if c.strip()] if args.by else []
     rows = read_rows_csv(args.per_item)
     summary = aggregate_rows(rows, by)
@@ -190,10 +209,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-    except SystemExit as exc:  # --help (0) or bad arguments (2)
+    except SystemExit as exc:  # --help (0) or bad arguments (2, argparse's own message)
         return int(exc.code or 0)
     try:
         return int(args.func(args))
     except (MetricsError, AudioError, A2SBError, ValueError, OSError) as exc:
-        print(f"{PROG}: error: {' '.join(str(exc).split())}", file=sys.stderr)
-        return 1
+        return report_error(PROG, exc)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 class MetricsError(Exception):
-    """Base class of the library's errors (CLI: one line on stderr, exit status 1)."""
+    """Base class of the library's errors (CLI: one line on stderr, exit status 2)."""
 
 
 class AudioError(MetricsError):

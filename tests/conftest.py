@@ -26,3 +26,12 @@ def music_like(
 @pytest.fixture
 def music():
     return music_like
+
+
+@pytest.fixture(scope="session")
+def ci_local_run(tmp_path_factory):
+    """The ci profile run once per session with the local executor, interrupted and resumed
+    (tests/workflow/ci_run.py); the pipeline and SLURM tests read it."""
+    from tests.workflow.ci_run import run_ci_locally
+
+    return run_ci_locally(tmp_path_factory.mktemp("ci_local"))

@@ -120,3 +120,20 @@ def check_not_inputs(outputs: Iterable[PathLike], inputs: Iterable[PathLike]) ->
         source = resolved.get(Path(output).resolve())
         if source is not None:
             raise InputError(f"{output}: would overwrite the input {source}")
+
+
+def check_output_path(path: PathLike) -> Path:
+    """Check, before any work, that a file can be created at ``path``: not an existing folder,
+    no existing file where a parent folder must be, the nearest existing parent writable.
+    One-line :class:`InputError` otherwise; returns ``path`` as a ``Path``."""
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory, not an output file")
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise InputError(f"{path}: cannot be created, {parent} is a file, not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError(f"{path}: cannot be created, the folder {parent} is not writable")
+    return path

@@ -22,7 +22,7 @@ import soundfile as sf
 import soxr
 
 from ..errors import InputError
-from .atomic import atomic_write, check_not_inputs
+from .atomic import atomic_write, check_not_inputs, check_output_path
 
 #: soxr quality of every resampling in the project (see the module docstring).
 RESAMPLE_QUALITY = "HQ"
@@ -111,8 +111,7 @@ def check_writable(path: str | os.PathLike[str], subtype: str | None = None) -> 
     fmt = audio_format(path)
     if subtype is not None and not sf.check_format(fmt, subtype):
         raise InputError(f"{path}: subtype {subtype} is not valid for {fmt}")
-    if Path(path).is_dir():
-        raise InputError(f"{path}: is a directory, not an output file")
+    check_output_path(path)
     return fmt
 
 

@@ -31,12 +31,12 @@ from typing import Any
 import torch
 import yaml
 
-from ..bridge import partition_boundaries
 from ..config_merge import merge_config
 from ..errors import InputError
 from ..io.provenance import config_hash
 from ..masks import MaskConfig
 from ..network import ModelConfig, build_model, resolve_config
+from ..partitions import partition_range  # noqa: F401  (re-exported)
 from ..representation import KINDS, STFTConfig, num_channels
 
 PRECISIONS = ("bf16", "fp32")
@@ -276,17 +276,6 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Tr
     data = read_config_file(path)
     data.update(overrides or {})
     return TrainConfig.from_dict(data, str(path))
-
-
-def partition_range(index: int, n_partitions: int) -> tuple[float, float]:
-    """t-range of partition ``index`` (0-based) of 1, 2 or 4 (SPEC 4)."""
-    try:
-        ranges = partition_boundaries(n_partitions)
-    except ValueError as err:
-        raise InputError(str(err)) from None
-    if not 0 <= index < n_partitions:
-        raise InputError(f"partition index {index} outside 0..{n_partitions - 1}")
-    return ranges[index]
 
 
 def absolute_paths(cfg: TrainConfig, base: Path | None = None) -> TrainConfig:

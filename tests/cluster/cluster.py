@@ -9,13 +9,15 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 
-def start_cluster(folder: Path) -> dict[str, str]:
+def start_cluster(folder: Path, cpus: int | None = None) -> dict[str, str]:
     """Bring the cluster up in ``folder``; the environment its clients need (SLURM_CONF, PATH).
+    ``cpus``: the CPUs the node declares (default: this host's).
 
     Fails (never skips) with the daemons' logs when the cluster does not start.
     """
+    env = {**os.environ, **({"SLURM_UP_CPUS": str(cpus)} if cpus else {})}
     up = subprocess.run(["bash", str(HERE / "slurm_up.sh"), str(folder)], capture_output=True,
-                        text=True, timeout=900)  # fmt: skip
+                        text=True, timeout=900, env=env)  # fmt: skip
     if up.returncode != 0:
         stop_cluster(folder)
         raise AssertionError(f"SLURM did not start:\n{up.stdout[-3000:]}\n{up.stderr[-6000:]}")

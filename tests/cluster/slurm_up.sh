@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Start a single-node SLURM cluster for the tests, as root, in its own folder:
 #   tests/cluster/slurm_up.sh DIR      then   export SLURM_CONF=DIR/slurm.conf PATH=DIR/bin:$PATH
+# SLURM_UP_CPUS=N declares N CPUs on the node (default: this host's; more than it has lets
+# light jobs share the cores, as on an oversubscribed partition).
 # Installs the Debian packages if missing (slurmctld, slurmd, slurm-client, munge), writes a
 # slurm.conf for this host (its CPUs and memory, no accounting, proctrack/linuxproc,
 # task/none), starts munged, slurmctld and slurmd with every file under DIR, and waits until
@@ -23,7 +25,7 @@ if ((${#need[@]})); then
 fi
 
 host=$(hostname -s)
-cpus=$(nproc)
+cpus=${SLURM_UP_CPUS:-$(nproc)}
 mem_mb=$(( $(awk '/MemTotal/ {print $2}' /proc/meminfo) / 1024 - 1024 ))
 port=$(( 20000 + (RANDOM % 20000) ))
 
@@ -61,6 +63,7 @@ SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
 MpiDefault=none
 ReturnToService=2
+SlurmdParameters=config_overrides
 SlurmdTimeout=60
 InactiveLimit=0
 KillWait=10

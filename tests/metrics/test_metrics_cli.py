@@ -150,16 +150,53 @@ def test_evaluate_visqol_and_midi_f1(tmp_path: Path) -> None:
 
 def test_evaluate_command_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["evaluate", "--reference", str(tmp_path / "nope"), "--estimate", str(tmp_path)]
-    assert main(argv + ["--out", str(tmp_path / "x.csv")]) == 1
+    assert main(argv + ["--out", str(tmp_path / "x.csv")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("metrics: error: ") and "reference folder not found" in err
-    assert main(argv + ["--metrics", "lsd,pesq", "--out", "x.csv"]) == 1
+    assert main(argv + ["--metrics", "lsd,pesq", "--out", "x.csv"]) == 2
     assert "unknown metric" in capsys.readouterr().err
-    assert main(argv + ["--metrics", "midi_f1", "--out", "x.csv"]) == 1
+    assert main(argv + ["--metrics", "midi_f1", "--out", "x.csv"]) == 2
     assert "--midi" in capsys.readouterr().err
-    assert main(argv + ["--tag", "item=x", "--out", "x.csv"]) == 1
-    assert main(["aggregate", str(tmp_path / "none.csv"), "--out", "s.csv"]) == 1
+    assert main(argv + ["--tag", "item=x", "--out", "x.csv"]) == 2
+    assert main(["aggregate", str(tmp_path / "none.csv"), "--out", "s.csv"]) == 2
     assert main(["--help"]) == 0
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        (["--sample-rate", "-8000"], "--sample-rate -8000: out of range"),
+        (["--sample-rate", "100000000"], "--sample-rate 100000000: out of range"),
+        (["--jobs", "0"], "--jobs 0: out of range"),
+    ],
+)
+def test_evaluate_refuses_options_out_of_range_before_reading(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], option: list[str], message: str
+) -> None:
+    """Issue 23: a negative or absurd rate used to write a CSV of error rows with exit 0."""
+    for sub in ("ref", "est"):
+        (tmp_path / sub).mkdir()
+        sf.write(tmp_path / sub / "a.wav", np.zeros(4410, dtype=np.float32), SR)
+    out = tmp_path / "x.csv"
+    argv = ["evaluate", "--reference", str(tmp_path / "ref"), "--estimate", str(tmp_path / "est")]
+    assert main([*argv, *option, "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("metrics: error: ") and message in err and "\n" not in err
+    assert not out.exists()
+
+
+def test_outputs_that_cannot_be_created_are_refused_first(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "ref").mkdir()
+    (tmp_path / "afile").write_text("x")
+    argv = ["evaluate", "--reference", str(tmp_path / "ref"), "--estimate", str(tmp_path / "ref")]
+    assert main([*argv, "--out", str(tmp_path / "afile" / "x.csv")]) == 2
+    assert "is a file, not a folder" in capsys.readouterr().err
+    assert main([*argv, "--out", str(tmp_path / "ref")]) == 2
+    assert "is a directory" in capsys.readouterr().err
+    assert main(["aggregate", str(tmp_path / "afile"), "--out", str(tmp_path / "ref")]) == 2
+    assert "is a directory" in capsys.readouterr().err
 
 
 def test_aggregate_rejects_unknown_columns(
@@ -168,7 +205,7 @@ def test_aggregate_rejects_unknown_columns(
     per_item = tmp_path / "p.csv"
     per_item.write_text("item,metric,value,status\na,lsd,1.0,ok\n")
     assert (
-        main(["aggregate", str(per_item), "--by", "method", "--out", str(tmp_path / "s.csv")]) == 1
+        main(["aggregate", str(per_item), "--by", "method", "--out", str(tmp_path / "s.csv")]) == 2
     )
     assert "method" in capsys.readouterr().err
 

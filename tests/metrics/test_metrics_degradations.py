@@ -145,10 +145,10 @@ def test_degrade_cli_inpainting_and_bandwidth(tmp_path) -> None:
 
 
 def test_degrade_cli_errors(tmp_path, capsys) -> None:
-    assert main(["degrade", "--task", "inpainting", "a.wav", "b.wav"]) == 1
+    assert main(["degrade", "--task", "inpainting", "a.wav", "b.wav"]) == 2
     assert "needs --gap-ms" in capsys.readouterr().err
     code = main(["degrade", "--task", "inpainting", "--gap-ms", "300", "nope.wav", "b.wav"])
-    assert code == 1
+    assert code == 2
     assert capsys.readouterr().err == "metrics: error: nope.wav: no such file\n"
     assert main(["degrade", "--task", "nonsense", "a", "b"]) == 2
 
@@ -182,7 +182,7 @@ def test_degrade_refuses_to_overwrite_its_input(tmp_path, capsys, layout: str) -
     else:  # --out-dir a link to --in-dir
         argv += ["--in-dir", str(folder), "--out-dir", str(tmp_path / "alias")]
         victim, source = tmp_path / "alias" / "a.wav", folder / "a.wav"
-    assert main(argv) == 1
+    assert main(argv) == 2
     err = capsys.readouterr().err
     assert err == f"metrics: error: {victim}: would overwrite the input {source}\n"
     assert _listing(tmp_path) == before  # nothing written, not even a temporary file

@@ -1,31 +1,23 @@
 """The ci profile end to end in a scratch copy of the pipeline: killed midway, resumed without
 redoing finished jobs, then a no-op re-run. Dry runs of every profile (paper on SLURM too).
 
-The end-to-end test runs in CI (marker ``workflow``; about 5-10 minutes on 2 CPU cores).
+The end-to-end run is the session's ``ci_local_run`` (tests/workflow/ci_run.py), which the SLURM
+test compares with (marker ``workflow``; a few minutes on 2 CPU cores).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import re
-import shutil
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
+from tests.workflow.ci_run import CiRun, copy_pipeline
+
 ROOT = Path(__file__).resolve().parents[2]
 SNAKEMAKE = Path(sys.executable).with_name("snakemake")
-PIPELINE = ("Snakefile", "workflow", "config", "profiles", "reports")
-BASE = [str(SNAKEMAKE), "--cores", "2", "--configfile", "config/ci.yaml"]
-
-
-def snakemake(cwd: Path, *args: str, timeout: float) -> subprocess.CompletedProcess:
-    return subprocess.run([*BASE, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout)
 
 
 @pytest.mark.parametrize("config", ["config/config.yaml", "config/ci.yaml", "config/paper.yaml"])
@@ -42,50 +34,14 @@ def test_dry_run_paper_on_slurm() -> None:
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
 
 
-def copy_pipeline(dest: Path) -> None:
-    for name in PIPELINE:
-        src = ROOT / name
-        if src.is_dir():
-            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(src, dest / name)
-
-
-def pretrain_finished(log: Path) -> bool:
-    """Whether Snakemake has recorded the pre-training job as finished (its output file alone
-    appears before the job's summary and metadata are written: interrupting then reruns it)."""
-    text = log.read_text() if log.is_file() else ""
-    found = re.search(
-        r"output: results/ci/train/pretrain/final\.safetensors.*?jobid: (\d+)", text, re.S
-    )
-    return bool(found) and f"Finished jobid: {found.group(1)} (Rule: train)" in text
-
-
 @pytest.mark.workflow
 @pytest.mark.timeout(1500)
-def test_ci_pipeline_killed_resumed_and_complete(tmp_path: Path) -> None:
-    copy_pipeline(tmp_path)
-    out = tmp_path / "results" / "ci"
-    pretrain = out / "train" / "pretrain" / "final.safetensors"
-    # 1. start the whole run and interrupt it once pre-training has finished
-    log = open(tmp_path / "first.log", "w")  # noqa: SIM115
-    first = subprocess.Popen(BASE, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT,
-                             start_new_session=True)  # fmt: skip
-    deadline = time.monotonic() + 900
-    while not pretrain_finished(tmp_path / "first.log") and first.poll() is None:
-        assert time.monotonic() < deadline, "pre-training did not finish in 15 minutes"
-        time.sleep(1)
-    assert pretrain.is_file(), (tmp_path / "first.log").read_text()[-4000:]
-    stamp = pretrain.stat().st_mtime_ns
-    if first.poll() is None:
-        os.killpg(first.pid, signal.SIGINT)  # Snakemake stops its running jobs and exits
-        first.wait(timeout=300)
-    log.close()
-    # 2. resume: completes, and pre-training is not redone
-    res = snakemake(tmp_path, timeout=1200)
-    assert res.returncode == 0, res.stderr[-4000:]
-    assert pretrain.stat().st_mtime_ns == stamp
-    assert "output: results/ci/train/pretrain/final.safetensors" not in res.stdout + res.stderr
+def test_ci_pipeline_killed_resumed_and_complete(ci_local_run: CiRun) -> None:
+    """The session's local ci run (tests/workflow/ci_run.py): interrupted once pre-training had
+    finished, resumed without redoing it, complete, then nothing left to do."""
+    out = ci_local_run.folder / "results" / "ci"
+    assert ci_local_run.pretrain_mtime_resumed == ci_local_run.pretrain_mtime_interrupted
+    assert "output: results/ci/train/pretrain/final.safetensors" not in ci_local_run.resumed_output
     for n in range(2, 13):
         assert (out / "tables" / f"table{n}.md").is_file()
     table2 = (out / "tables" / "table2.md").read_text()
@@ -98,9 +54,7 @@ def test_ci_pipeline_killed_resumed_and_complete(tmp_path: Path) -> None:
         for ext in ("png", "pdf"):
             assert (out / "figures" / f"{fig}.{ext}").is_file(), fig
     assert (out / "tables" / "runtime.md").is_file()
-    # 3. a finished run has nothing left to do
-    again = snakemake(tmp_path, "-n", timeout=300)
-    assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
+    assert "Nothing to be done" in ci_local_run.dry_run_output
 
 
 @pytest.mark.parametrize("profile", ["ci", "default", "paper"])

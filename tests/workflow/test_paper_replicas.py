@@ -21,7 +21,7 @@ import yaml
 
 from a2sb.data.mirror import MirrorState, serve
 from a2sb.io.provenance import file_sha256
-from tests.workflow.test_ci_pipeline import copy_pipeline
+from tests.workflow.ci_run import copy_pipeline
 
 SNAKEMAKE = Path(sys.executable).with_name("snakemake")
 PROFILE = "replicas"

@@ -3,7 +3,7 @@
 # config is generated from the profile (config/*.yaml, the one place for every value) into
 # results/<profile>/configs/<run>.json; `snakemake --cores 1 results/<profile>/configs/<run>.json`
 # writes one, and `a2sb train --config` / `python -m baselines train --config` run it by hand.
-from a2sb.training.config import partition_range
+from a2sb.partitions import partition_range
 
 TRAIN_RUN = r"pretrain|ablation_2ch|finetune_p[124]_[0-3]|maestro_p[124]_[0-3]"
 BASELINE_RUN = "|".join(m.name for m in METHODS.values() if m.trained)
