@@ -59,6 +59,10 @@ def pretrain_finished(log: Path) -> bool:
     return bool(found) and f"Finished jobid: {found.group(1)} (Rule: train)" in text
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @dataclass(frozen=True)
 class CiRun:
     """The local run: its folder, the pre-training checkpoint's mtime after the interrupted
@@ -79,8 +83,11 @@ def run_ci_locally(folder: Path) -> CiRun:
     prepare(folder)
     start = time.monotonic()
     with open(folder / "first.log", "w") as log:
+        # SIGINT restored in the child: a test session started in the background of a
+        # non-interactive shell ignores SIGINT, and Snakemake would inherit that
         first = subprocess.Popen(snakemake_cmd("--cores", "2"), cwd=folder, stdout=log,
-                                 stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+                                 stderr=subprocess.STDOUT, start_new_session=True,
+                                 preexec_fn=_default_sigint)  # fmt: skip
         deadline = time.monotonic() + 900
         while not pretrain_finished(folder / "first.log") and first.poll() is None:
             assert time.monotonic() < deadline, "pre-training did not finish in 15 minutes"
