@@ -12,13 +12,22 @@ loads the weights strictly; every failure is a one-line ``CheckpointError`` nami
 
 A bundle (``*.json``, format ``a2sb-bundle/1``) lists the checkpoints of a t-range
 partitioning; their ranges must tile [0, 1].
+
+Every key the loaders use is checked (:func:`check_sidecar`, :func:`check_bundle`): a missing or
+wrongly typed one is a ``CheckpointError`` naming the JSON file, the key and what was expected.
+:func:`load_partitions` also takes a training run folder or a pipeline results folder
+(:func:`resolve_checkpoint`) and points an official Lightning ``.ckpt`` at
+``a2sb convert-checkpoint``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
+import re
+import sys
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,10 +41,16 @@ from .errors import CheckpointError
 from .io.atomic import atomic_write, write_json
 from .io.provenance import file_sha256, git_state
 from .network import A2SBUNet, ModelConfig, build_model, resolve_config
+from .representation import STFTConfig
 
 CHECKPOINT_FORMAT = "a2sb-checkpoint/1"
 BUNDLE_FORMAT = "a2sb-bundle/1"
 WEIGHTS_SUFFIX = ".safetensors"
+OFFICIAL_SUFFIX = ".ckpt"
+RUN_FINAL = "final.safetensors"
+RESULTS_BUNDLES = ("a2sb_p2.json", "a2sb_p1.json")
+"""Bundles a results folder's ``models/`` is searched for, in order (the paper's released model
+is the two-partition one)."""
 
 PathLike = str | os.PathLike[str]
 Partition = tuple[A2SBUNet, tuple[float, float], dict[str, Any]]
@@ -83,14 +98,164 @@ def _config_of(spec: Any, where: str) -> ModelConfig:
         raise CheckpointError(f"{where}: bad model config: {err}") from None
 
 
-def _check_t_range(t_range: Sequence[float], where: str) -> tuple[float, float]:
+def _check_t_range(
+    t_range: Sequence[float], where: str, label: str = "t_range"
+) -> tuple[float, float]:
     try:
         lo, hi = (float(v) for v in t_range)
     except (TypeError, ValueError):
-        raise CheckpointError(f"{where}: t_range must be [lo, hi], got {t_range!r}") from None
+        raise CheckpointError(f"{where}: {label} must be [lo, hi], got {t_range!r}") from None
     if not 0.0 <= lo < hi <= 1.0:
-        raise CheckpointError(f"{where}: t_range must satisfy 0 <= lo < hi <= 1, got [{lo}, {hi}]")
+        raise CheckpointError(f"{where}: {label} must satisfy 0 <= lo < hi <= 1, got [{lo}, {hi}]")
     return lo, hi
+
+
+# ----------------------------------------------------------------------------- JSON schemas
+
+
+def _describe(value: Any) -> str:
+    """A JSON value for an error message: containers by type, scalars as written (shortened)."""
+    if isinstance(value, Mapping):
+        return "mapping"
+    if isinstance(value, list | tuple):
+        return "list"
+    text = json.dumps(value) if isinstance(value, str | int | float | None) else repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _is_positive_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def _require_keys(data: Mapping[str, Any], keys: Sequence[str], where: str, label: str) -> None:
+    missing = [k for k in keys if k not in data]
+    if missing:
+        names = ", ".join(repr(k) for k in missing)
+        raise CheckpointError(f"{where}: {label} lacks key{'s' * (len(missing) > 1)} {names}")
+
+
+def _mapping(value: Any, where: str, label: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise CheckpointError(f"{where}: {label} must be a mapping, got {_describe(value)}")
+    return value
+
+
+def _check_sha256(value: Any, where: str, label: str) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"[0-9a-f]{64}", value):
+        raise CheckpointError(
+            f"{where}: {label} must be a sha256 of 64 lowercase hex digits, got {_describe(value)}"
+        )
+    return value
+
+
+def _json_t_range(value: Any, where: str, label: str) -> tuple[float, float]:
+    """A stored ``[lo, hi]``: a list of two numbers with 0 <= lo < hi <= 1."""
+    if not isinstance(value, list) or len(value) != 2 or not all(map(_is_number, value)):
+        raise CheckpointError(
+            f"{where}: {label} must be a list of two numbers [lo, hi], got {_describe(value)}"
+        )
+    return _check_t_range(value, where, label)
+
+
+STFT_INT_KEYS = ("sample_rate", "n_fft", "hop_length", "win_length", "segment_frames")
+
+
+def check_stft_config(value: Any, where: str, label: str = "stft_config") -> dict[str, Any]:
+    """The keys of a stored STFT config, each checked (one ``CheckpointError`` per problem).
+
+    Keys left out take :class:`~a2sb.representation.STFTConfig`'s defaults when it is built, so
+    the order relation ``hop_length <= win_length <= n_fft`` is checked among the keys given.
+    """
+    cfg = _mapping(value, where, f"key {label!r}")
+    known = [f.name for f in dataclasses.fields(STFTConfig)]
+    unknown = sorted(set(cfg) - set(known))
+    if unknown:
+        raise CheckpointError(f"{where}: {label} has unknown keys {unknown} (known: {known})")
+    for key in STFT_INT_KEYS:
+        if key in cfg and not _is_positive_int(cfg[key]):
+            raise CheckpointError(
+                f"{where}: {label}.{key} must be a positive integer, got {_describe(cfg[key])}"
+            )
+    if cfg.get("n_fft", 2) % 2:
+        raise CheckpointError(f"{where}: {label}.n_fft must be even, got {cfg['n_fft']}")
+    rho = cfg.get("rho", 1.0)
+    if not _is_number(rho) or not 0 < rho < math.inf:
+        raise CheckpointError(
+            f"{where}: {label}.rho must be a positive number, got {_describe(rho)}"
+        )
+    order = [k for k in ("hop_length", "win_length", "n_fft") if k in cfg]
+    for small, large in zip(order[:-1], order[1:]):
+        if cfg[small] > cfg[large]:
+            raise CheckpointError(
+                f"{where}: {label} needs hop_length <= win_length <= n_fft, got "
+                f"{small} {cfg[small]} > {large} {cfg[large]}"
+            )
+    return dict(cfg)
+
+
+def stft_config_of(sidecar: Mapping[str, Any], where: PathLike) -> STFTConfig:
+    """The :class:`STFTConfig` of a (checked) sidecar; a ``CheckpointError`` naming ``where``
+    (the sidecar) when the keys, with the defaults of those left out, do not make one."""
+    try:
+        return STFTConfig.from_dict(check_stft_config(sidecar.get("stft_config"), str(where)))
+    except (TypeError, ValueError) as err:
+        raise CheckpointError(f"{where}: invalid stft_config ({err})") from None
+
+
+def check_sidecar(data: Any, where: str) -> dict[str, Any]:
+    """Every key of a checkpoint sidecar the loaders use, checked; returns ``data``."""
+    if not isinstance(data, dict) or data.get("format") != CHECKPOINT_FORMAT:
+        raise CheckpointError(f"{where}: not an {CHECKPOINT_FORMAT} sidecar")
+    _require_keys(data, ("sha256", "model_config", "stft_config", "t_range"), where, "sidecar")
+    _check_sha256(data["sha256"], where, "key 'sha256'")
+    model_config = _mapping(data["model_config"], where, "key 'model_config'")
+    try:
+        resolve_config(model_config)
+    except (TypeError, ValueError, OverflowError) as err:
+        raise CheckpointError(f"{where}: invalid model_config ({err})") from None
+    check_stft_config(data["stft_config"], where)
+    _json_t_range(data["t_range"], where, "key 't_range'")
+    extra = _mapping(data.get("extra", {}), where, "key 'extra'")
+    if extra.get("mask_config") is not None:
+        _mapping(extra["mask_config"], where, "extra.mask_config")
+    beta_max = extra.get("beta_max", 1.0)
+    if not _is_number(beta_max) or not 0 < beta_max < math.inf:
+        raise CheckpointError(
+            f"{where}: extra.beta_max must be a positive number, got {_describe(beta_max)}"
+        )
+    return data
+
+
+def check_bundle(data: Any, where: str) -> list[dict[str, Any]]:
+    """The partitions of a bundle, each entry's keys checked (not yet the tiling); in file order."""
+    if not isinstance(data, dict) or data.get("format") != BUNDLE_FORMAT:
+        raise CheckpointError(f"{where}: not an {BUNDLE_FORMAT} file")
+    _require_keys(data, ("partitions",), where, "bundle")
+    entries = data["partitions"]
+    if not isinstance(entries, list):
+        raise CheckpointError(
+            f"{where}: key 'partitions' must be a list of {{checkpoint, t_range, sha256}}, "
+            f"got {_describe(entries)}"
+        )
+    if not entries:
+        raise CheckpointError(f"{where}: key 'partitions' is empty (a bundle needs a checkpoint)")
+    for i, entry in enumerate(entries):
+        label = f"partitions[{i}]"
+        _mapping(entry, where, label)
+        _require_keys(entry, ("checkpoint", "t_range", "sha256"), where, label)
+        ckpt = entry["checkpoint"]
+        if not isinstance(ckpt, str) or not ckpt.endswith(WEIGHTS_SUFFIX):
+            raise CheckpointError(
+                f"{where}: {label}.checkpoint must be the path of a {WEIGHTS_SUFFIX} file, "
+                f"got {_describe(ckpt)}"
+            )
+        _json_t_range(entry["t_range"], where, f"{label}.t_range")
+        _check_sha256(entry["sha256"], where, f"{label}.sha256")
+    return entries
 
 
 # ----------------------------------------------------------------------------- single checkpoints
@@ -159,15 +324,9 @@ def read_sidecar(path: PathLike) -> dict[str, Any]:
         data = json.loads(json_path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise CheckpointError(f"{json_path}: checkpoint sidecar not found") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as err:
         raise CheckpointError(f"{json_path}: unreadable checkpoint sidecar ({err})") from None
-    if not isinstance(data, dict) or data.get("format") != CHECKPOINT_FORMAT:
-        raise CheckpointError(f"{json_path}: not an {CHECKPOINT_FORMAT} sidecar")
-    missing = [k for k in ("sha256", "model_config", "t_range") if k not in data]
-    if missing:
-        raise CheckpointError(f"{json_path}: sidecar lacks {missing}")
-    _check_t_range(data["t_range"], str(json_path))
-    return data
+    return check_sidecar(data, str(json_path))
 
 
 def _config_diff(expected: ModelConfig, got: ModelConfig) -> list[str]:
@@ -284,7 +443,7 @@ def _read_json(path: Path) -> Any:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise CheckpointError(f"{path}: not found") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as err:
         raise CheckpointError(f"{path}: unreadable JSON ({err})") from None
 
 
@@ -295,14 +454,7 @@ def load_bundle(path: PathLike, map_location: str | torch.device = "cpu") -> lis
     the bundle and the checkpoint's sidecar, before loading any weights.
     """
     path = Path(path)
-    data = _read_json(path)
-    if not isinstance(data, dict) or data.get("format") != BUNDLE_FORMAT:
-        raise CheckpointError(f"{path}: not an {BUNDLE_FORMAT} file")
-    entries = data.get("partitions")
-    if not isinstance(entries, list) or not all(
-        isinstance(e, dict) and {"checkpoint", "t_range", "sha256"} <= set(e) for e in entries
-    ):
-        raise CheckpointError(f"{path}: partitions must be a list of checkpoint/t_range/sha256")
+    entries = check_bundle(_read_json(path), str(path))
     check_tiling([e["t_range"] for e in entries], str(path))
     verified = []
     for entry in sorted(entries, key=lambda e: float(e["t_range"][0])):
@@ -324,11 +476,11 @@ def load_bundle(path: PathLike, map_location: str | torch.device = "cpu") -> lis
 
 
 def load_partitions(path: PathLike, map_location: str | torch.device = "cpu") -> list[Partition]:
-    """A single checkpoint (.safetensors, or its .json sidecar) or a bundle (.json) -> partitions.
+    """Any checkpoint :func:`resolve_checkpoint` accepts -> partitions.
 
     A single checkpoint yields ``[(model, its sidecar's t_range, sidecar)]``.
     """
-    path = Path(path)
+    path = resolve_checkpoint(path)
     if path.suffix == ".json":
         data = _read_json(path)
         fmt = data.get("format") if isinstance(data, dict) else None
@@ -340,3 +492,87 @@ def load_partitions(path: PathLike, map_location: str | torch.device = "cpu") ->
     model, sidecar = load_checkpoint(path, map_location)
     lo, hi = _check_t_range(sidecar["t_range"], str(path))
     return [(model, (lo, hi), sidecar)]
+
+
+# ----------------------------------------------------------------------------- what to load
+
+
+EXPECTED = (
+    "a .safetensors checkpoint, its .json sidecar, a bundle .json, a training run folder "
+    f"({RUN_FINAL} + final.json) or a results folder (models/{RESULTS_BUNDLES[0]})"
+)
+
+
+def resolve_checkpoint(path: PathLike, announce: bool = True) -> Path:
+    """The file to load for ``path``: a checkpoint or bundle file as it is, a training run
+    folder's ``final.safetensors``, or a results folder's ``models/a2sb_p2.json`` (else
+    ``a2sb_p1.json``, else its only bundle; the choice is named on stderr with ``announce``).
+
+    An official Lightning ``.ckpt``, an unfinished run and any other folder or file are refused
+    with a ``CheckpointError`` saying what to do (nothing is unpickled).
+    """
+    path = Path(path)
+    if path.is_dir():
+        return _resolve_folder(path, announce)
+    if path.suffix == OFFICIAL_SUFFIX:
+        if not path.is_file():
+            raise CheckpointError(f"{path}: checkpoint not found")
+        raise CheckpointError(
+            f"{path}: an official A2SB checkpoint (PyTorch Lightning .ckpt); convert it first: "
+            f"a2sb convert-checkpoint {path} OUT.safetensors --preset paper"
+        )
+    if path.suffix not in (WEIGHTS_SUFFIX, ".json") and path.exists():
+        raise CheckpointError(f"{path}: not a checkpoint; expected {EXPECTED}")
+    return path
+
+
+def _resolve_folder(folder: Path, announce: bool) -> Path:
+    """A run folder's final checkpoint or a results folder's chosen bundle (see above)."""
+    if (folder / RUN_FINAL).is_file():
+        return folder / RUN_FINAL
+    models = folder / "models"
+    if models.is_dir():
+        choice = _results_bundle(folder, models)
+        if announce:
+            print(f"a2sb: using {choice}", file=sys.stderr)
+        return choice
+    step = _latest_step(folder / "checkpoints")
+    if step is not None:
+        raise CheckpointError(
+            f"{folder}: training has not finished (no {RUN_FINAL} yet); "
+            f"its latest step checkpoint is {step}"
+        )
+    raise CheckpointError(f"{folder}: a folder that holds no checkpoint; expected {EXPECTED}")
+
+
+def _results_bundle(folder: Path, models: Path) -> Path:
+    for name in RESULTS_BUNDLES:
+        if (models / name).is_file():
+            return models / name
+    bundles = sorted(p for p in models.glob("*.json") if not p.name.startswith("."))
+    if len(bundles) == 1:
+        return bundles[0]
+    if not bundles:
+        raise CheckpointError(
+            f"{folder}: {models} holds no bundle .json (has the pipeline trained a model yet?)"
+        )
+    names = ", ".join(p.name for p in bundles)
+    raise CheckpointError(
+        f"{folder}: no {' or '.join(RESULTS_BUNDLES)} in {models}; pass one of its bundles: {names}"
+    )
+
+
+def _latest_step(ckpt_dir: Path) -> Path | None:
+    """The newest ``step_*`` checkpoint in ``ckpt_dir`` (its .safetensors file), or ``None``."""
+    if not ckpt_dir.is_dir():
+        return None
+    steps = {}
+    for entry in ckpt_dir.glob("step_*"):
+        found = re.match(r"step_(\d+)", entry.name)
+        if found:
+            steps[int(found.group(1))] = found.group(0)
+    if not steps:
+        return None
+    name = steps[max(steps)]
+    weights = ckpt_dir / f"{name}{WEIGHTS_SUFFIX}"
+    return weights if weights.is_file() else ckpt_dir / name

@@ -12,6 +12,9 @@ from collections.abc import Sequence
 
 from .errors import A2SBError, report_error
 
+#: the distribution's name in pyproject.toml (``[project] name``)
+DISTRIBUTION = "a2sb-repro"
+
 # Modules that contribute sub-commands through ``register_cli(subparsers)``.
 COMMAND_MODULES = (
     "a2sb.restore_cli",
@@ -21,10 +24,31 @@ COMMAND_MODULES = (
 )
 
 
+def package_version() -> str:
+    """The installed distribution's version, else (a checkout on ``sys.path``) ``a2sb.__version__``."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(DISTRIBUTION)
+    except PackageNotFoundError:
+        from . import __version__
+
+        return __version__
+
+
+def add_version(parser: argparse.ArgumentParser) -> None:
+    """``--version``: print ``<prog> <version>`` and exit 0 (every CLI of the project)."""
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {package_version()}",
+        help="print the program's version and exit",
+    )  # fmt: skip
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="a2sb", description="A2SB: audio restoration with Schroedinger bridges (reproduction)."
     )
+    add_version(parser)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:
         try:

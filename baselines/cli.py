@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from a2sb.cli import add_version
 from a2sb.errors import A2SBError, report_error
 from a2sb.io.audio import clipping_note, plan_outputs, read_audio, write_audio
 from a2sb.tasks import Task, parse_gaps
@@ -110,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m baselines", description="Baseline restorations and training."
     )
+    add_version(parser)
     sub = parser.add_subparsers(dest="command", required=True)
     r = sub.add_parser("restore", help="restore a file or a folder with a baseline")
     r.add_argument("--method", required=True, choices=RESTORERS)

@@ -36,8 +36,10 @@ class Degradation:
         except InputError as exc:
             raise BaselineError(str(exc)) from None
         if self.task is Task.BANDWIDTH_EXTENSION:
-            if self.cutoff_hz is None or self.cutoff_hz <= 0:
-                raise BaselineError("bandwidth extension needs a positive cutoff_hz")
+            if self.cutoff_hz is None or not self.cutoff_hz > 0:  # NaN fails too
+                raise BaselineError(
+                    f"bandwidth extension needs a positive cutoff_hz, got {self.cutoff_hz}"
+                )
         else:
             gaps = tuple((float(a), float(b)) for a, b in self.gaps_s)
             for a, b in gaps:

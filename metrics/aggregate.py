@@ -15,7 +15,6 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
-import scipy.stats
 
 from .errors import MetricsError
 
@@ -48,6 +47,8 @@ def mean_ci(values: Sequence[float], level: float = 0.95) -> dict[str, float | i
     }
     if n >= 2:
         std = float(x.std(ddof=1))
+        import scipy.stats  # here: a second of import that scoring alone does not need
+
         half = float(scipy.stats.t.ppf(0.5 + level / 2, n - 1)) * std / math.sqrt(n)
         out.update(
             std=std, ci95_low=out["mean"] - half, ci95_high=out["mean"] + half, ci95_halfwidth=half

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import soundfile as sf
 
+from a2sb.cli import add_version
 from a2sb.errors import A2SBError, report_error
 from a2sb.io.atomic import check_output_path, write_text
 from a2sb.io.audio import audio_format, plan_outputs, write_audio
@@ -157,6 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m metrics",
         description="A2SB evaluation metrics (LSD, SiSpec, ViSQOL, MIDI-F1) and degradations.",
     )
+    add_version(parser)
     sub = parser.add_subparsers(dest="command", required=True)
 
     ev = sub.add_parser("evaluate", help="score estimates against references: per_item.csv")

@@ -28,6 +28,22 @@ def music():
     return music_like
 
 
+@pytest.fixture(scope="session", autouse=True)
+def memory_calibration_cache(tmp_path_factory):
+    """The restore CLI's memory calibration (a2sb/memory.py) cached in the session's temporary
+    folder, for the tests and the pipelines they start, not in the user's ~/.cache."""
+    import os
+
+    folder = tmp_path_factory.mktemp("a2sb_cache")
+    old = os.environ.get("A2SB_CACHE_DIR")
+    os.environ["A2SB_CACHE_DIR"] = str(folder)
+    yield folder
+    if old is None:
+        os.environ.pop("A2SB_CACHE_DIR", None)
+    else:
+        os.environ["A2SB_CACHE_DIR"] = old
+
+
 @pytest.fixture(scope="session")
 def ci_local_run(tmp_path_factory):
     """The ci profile run once per session with the local executor, interrupted and resumed
