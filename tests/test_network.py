@@ -24,6 +24,7 @@ EXPECTED_PARAMS = {
     "small": 9_487_059,
     "cpu": 3_860_363,
     "tiny": 737_319,
+    "micro": 140_493,
 }
 
 
@@ -81,12 +82,15 @@ def test_preset_parameter_counts(name):
 def test_presets_differ_only_in_size():
     paper = PRESETS["paper"]
     for name, cfg in PRESETS.items():
-        # "cpu" (the default CPU profile) alone has one residual block per level
-        assert cfg.num_res_blocks == (1 if name == "cpu" else paper.num_res_blocks), name
+        # "cpu" (the default CPU profile) and "micro" (whole-pipeline tests) have one residual
+        # block per level
+        one = name in ("cpu", "micro")
+        assert cfg.num_res_blocks == (1 if one else paper.num_res_blocks), name
         assert (cfg.time_freqs, cfg.band_freqs) == (64, 8), name
         assert cfg.in_channels == cfg.out_channels, name
     assert PRESETS["paper-2ch"].in_channels == 2
     assert count_parameters(meta_model("tiny")) < 1_000_000
+    assert count_parameters(meta_model("micro")) < count_parameters(meta_model("tiny")) / 4
 
 
 def test_model_config_round_trip_and_validation():
