@@ -270,12 +270,12 @@ class CheckpointShape:
 def checkpoint_shape(path: str | os.PathLike[str]) -> CheckpointShape | None:
     """The first partition's STFT and model configs and the bytes of every partition's weights;
     None where they cannot be read (loading the checkpoint then reports why)."""
-    from .checkpoint import BUNDLE_FORMAT, WEIGHTS_SUFFIX, read_sidecar
+    from .checkpoint import BUNDLE_FORMAT, WEIGHTS_SUFFIX, read_sidecar, resolve_checkpoint
     from .network import ModelConfig
     from .representation import STFTConfig
 
-    path = Path(path)
     try:
+        path = resolve_checkpoint(path, announce=False)  # a run or results folder, as restore does
         weights = [path]
         if path.suffix == ".json":
             data = json.loads(path.read_text(encoding="utf-8"))
