@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 
 class A2SBError(Exception):
     """Base class of the library's errors (CLI: one line on stderr, exit status 2)."""
@@ -18,7 +20,5 @@ class CheckpointError(A2SBError):
 def report_error(prog: str, exc: BaseException) -> int:
     """Print the one-line error every CLI of the project uses, ``<prog>: error: <message>``
     (the message names the file first where there is one), and return its exit status, 2."""
-    import sys
-
     print(f"{prog}: error: {' '.join(str(exc).split())}", file=sys.stderr)
     return 2

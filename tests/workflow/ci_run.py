@@ -28,9 +28,10 @@ CONFIGS = ["--configfile", "config/ci.yaml", "config/overlay.yaml"]
 PRETRAIN = Path("results/ci/train/pretrain/final.safetensors")
 
 
-def copy_pipeline(dest: Path) -> None:
-    """The files a pipeline run needs (Snakefile, workflow, configs, profiles, reports)."""
-    for name in PIPELINE:
+def copy_pipeline(dest: Path, names: tuple[str, ...] = PIPELINE) -> None:
+    """Copy ``names`` from the checkout to ``dest``: by default the files a pipeline run needs
+    (Snakefile, workflow, configs, profiles, reports)."""
+    for name in names:
         src = ROOT / name
         if src.is_dir():
             shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.workflow.ci_run import ROOT, CiRun, snakemake_cmd, table_values
+from tests.workflow.ci_run import CiRun, copy_pipeline, snakemake_cmd, table_values
 
 DVC = Path(sys.executable).with_name("dvc")
 #: what the recorded repository holds besides the run folder's pipeline copy
@@ -61,12 +61,7 @@ def test_reviewer_pulls_a_recorded_run_and_audits_it(tmp_path: Path, ci_local_ru
     origin, remote, review = tmp_path / "origin", tmp_path / "remote", tmp_path / "review"
     # 1. the repository of the run: pipeline, code, the finished run and Snakemake's records
     shutil.copytree(ci_local_run.folder, origin, symlinks=True)
-    for name in CODE:
-        src = ROOT / name
-        if src.is_dir():
-            shutil.copytree(src, origin / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(src, origin / name)
+    copy_pipeline(origin, CODE)
     git("init", "-q", cwd=origin)
     run([str(DVC), "init", "-q"], origin)
     git("add", "-A", cwd=origin)
