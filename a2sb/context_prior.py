@@ -42,6 +42,8 @@ TINY = 1e-6
 TREND_FRAMES = 8  # known frames per side whose level trend is extrapolated ("context-trend")
 TREND_DEADZONE_DB = 0.1  # dB/frame: slower decays, and every rise, count as flat
 TREND_MAX_DECAY_DB = 3.0  # dB/frame: the steepest decay extrapolated
+EDGE_FRAMES = 3  # known frames per side whose mean level a gap is interpolated between
+SPAN_FRAMES = 128  # frames around a frame whose magnitudes give its power-law slope (bandwidth)
 
 
 def _runs(flags: torch.Tensor) -> list[tuple[int, int]]:
@@ -105,8 +107,8 @@ def _amplitude(gain_db: torch.Tensor, rho: float) -> torch.Tensor:
 def context_prior(
     mag: torch.Tensor,
     mask: torch.Tensor,
-    edge: int = 3,
-    span: int = 128,
+    edge: int = EDGE_FRAMES,
+    span: int = SPAN_FRAMES,
     trend: int = 0,
     rho: float = 0.25,
 ) -> torch.Tensor:

@@ -142,6 +142,24 @@ def state_bytes(
     return full + plane * frames + 5 * padded + 2 * plane * padded_frames + retained
 
 
+#: streaming: frames held per sampling step, ``3 w + 2 b h`` (window w, hop h, b windows per
+#: network call): each step's state from its next window to the previous step's front (about
+#: w + b h), its MultiDiffusion sums (about w) and X1 from the last step's front to the first
+#: step's (about w + b h per step). An upper bound of the counts a2sb.stream reports (measured
+#: for 1-32 steps, windows 32/64, hops 16, 1-16 windows per call: 65-94 % of it)
+STREAM_WINDOW_TERMS = 3
+STREAM_BATCH_TERMS = 2
+#: streaming: sample buffers of a read block (file block, resampler, encoder, decoder, output)
+STREAM_BLOCK_COPIES = 8
+
+
+def streaming_frames(steps: int, window_frames: int, hop_frames: int, batch: int) -> int:
+    """Frames of ``[C, N]`` columns per audio channel the streaming sampler holds at most,
+    whatever the length (:data:`STREAM_WINDOW_TERMS`)."""
+    per_step = STREAM_WINDOW_TERMS * window_frames + STREAM_BATCH_TERMS * batch * hop_frames
+    return steps * per_step
+
+
 def audio_bytes(samples: int, input_samples: int, channels: int) -> int:
     """Input, resampled input, restored channels and the channel in work (float32)."""
     return FLOAT_BYTES * (channels * input_samples + 2 * channels * samples + 2 * samples)
@@ -171,8 +189,13 @@ def estimate_memory(
     protocol: str = "ours",
     device: str = "cpu",
     input_samples: int | None = None,
+    streaming_steps: int | None = None,
 ) -> MemoryEstimate:
     """Estimated peak of restoring ``samples`` (at the model's rate) x ``channels``.
+
+    ``streaming_steps``: the streaming path (a2sb.stream) with that many sampling steps: its
+    state is the band of :func:`streaming_frames` of every channel (at most the file's frames
+    three times over per step), its audio a few read blocks, neither growing with the length.
 
     ``stft`` and ``model``: the checkpoint's :class:`~a2sb.representation.STFTConfig` and
     :class:`~a2sb.network.ModelConfig`; ``activation``: from :func:`calibrate`; ``protocol``
@@ -191,6 +214,25 @@ def estimate_memory(
     batch = max(1, min(batch_size, len(starts)))
     rep = model.in_channels
     on_cuda = device.startswith("cuda")
+    if streaming_steps is not None and not official:
+        from .stream.files import READ_BLOCK
+
+        held = min(
+            streaming_frames(streaming_steps, window_frames, hop_frames, batch),
+            STREAM_WINDOW_TERMS * streaming_steps * frames,
+        )
+        column = rep * stft.n_rows * FLOAT_BYTES
+        return MemoryEstimate(
+            device=device,
+            batch_size=batch,
+            baseline=0 if on_cuda else BASELINE_BYTES,
+            weights=weight_bytes,
+            audio=0 if on_cuda else STREAM_BLOCK_COPIES * READ_BLOCK * channels * FLOAT_BYTES,
+            state=0 if on_cuda else channels * column * held,  # the band stays on the host
+            windows=batch * channels * column * window_frames,
+            activations=activation.bytes(batch * channels),
+            measured=activation.measured,
+        )
     return MemoryEstimate(
         device=device,
         batch_size=batch,

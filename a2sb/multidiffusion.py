@@ -2,9 +2,14 @@
 
 At one sampling step the network runs on windows of ``window_frames`` frames taken every
 ``hop_frames`` frames, batched, and the outputs are averaged uniformly where windows overlap.
-The end is padded by a wrap-around copy of the first frames so that the last window is full
-(official behaviour); inputs shorter than one window repeat themselves. Memory: one accumulator
-of the state's size and one batch of windows; no window output or step prediction is kept.
+Windows start every ``hop_frames`` frames; when they do not end on the last frame, one more
+window is aligned to the end (its start is not a multiple of the hop). Every window then holds
+real frames only, and a frame's output depends on the state within one window of it, nothing
+farther: the streaming sampler (:mod:`a2sb.streaming`) relies on this to hold only a band of
+frames. (The official code instead pads the end with a copy of the first frames, which ties the
+end of a file to its start; :mod:`a2sb.protocol` does that when asked.) Inputs shorter than one
+window repeat themselves. Memory: one accumulator of the state's size and one batch of windows;
+no window output or step prediction is kept.
 """
 
 from __future__ import annotations
@@ -36,20 +41,24 @@ class WindowConfig:
 
 
 def window_starts(n_frames: int, cfg: WindowConfig) -> tuple[list[int], int]:
-    """Start frames of the windows and the padded length they cover (>= ``n_frames``)."""
+    """Start frames of the windows and the length they cover: ``n_frames``, or one window for
+    an input shorter than it (which wraps around). Starts: every hop, plus one window ending on
+    the last frame when the hops do not."""
     if n_frames < 1:
         raise ValueError("need at least one frame")
     w, h = cfg.window_frames, cfg.hop_frames
     if n_frames <= w:
         return [0], w
-    n_windows = -(-(n_frames - w) // h) + 1
-    return [i * h for i in range(n_windows)], (n_windows - 1) * h + w
+    starts = list(range(0, n_frames - w + 1, h))
+    if starts[-1] + w < n_frames:
+        starts.append(n_frames - w)
+    return starts, n_frames
 
 
 def needed_windows(starts: list[int], width: int, needed: torch.Tensor) -> list[int]:
     """The window starts whose accumulated frames ``[s, min(s + width, L))`` hold a ``needed`` one.
 
-    (The wrapped tail of the last window is input only: its outputs are not accumulated.)
+    (The wrapped tail of a window longer than the input is input only: not accumulated.)
     """
     n_frames = needed.shape[-1]
     flags = needed.to(torch.bool).cpu()
@@ -72,7 +81,8 @@ def multidiffusion_eps(
     """Fused network output over all windows at time ``t``. ``x_t [C, N, L] -> [C, N, L]``.
 
     Each frame's output is the uniform mean of the outputs of every window that holds it
-    (eq. 20). Padded frames (wrap-around copies) are computed but not accumulated.
+    (eq. 20). (Only an input shorter than a window is padded, by wrapping around; the padded
+    frames are computed but not accumulated.)
     ``needed`` [L] bool: only the windows that hold a needed frame are run, so the output is
     exact on every needed frame (all its windows run) and 0 on frames no run window holds. The
     sampler passes the frames with a missing bin: elsewhere the prediction is replaced by the

@@ -23,6 +23,7 @@ from .errors import CheckpointError, InputError
 from .io.audio import check_signal, resample
 from .masks import MaskConfig, bandwidth_mask, frames_touching, gap_mask
 from .multidiffusion import WindowConfig
+from .noise import FILL, FrameNoise
 from .protocol import (
     OFFICIAL_FILL_STD,
     OFFICIAL_POWER_EPS,
@@ -136,8 +137,14 @@ class Restorer:
         window: WindowConfig,
         progress: bool,
         protocol: Protocol = Protocol.OURS,
+        seed: int = 0,
+        channel: int = 0,
     ) -> np.ndarray:
-        """Restore one channel ``[L]`` at the model rate; returns ``[L]`` (official: ``[hop * floor(L / hop)]``)."""
+        """Restore one channel ``[L]`` at the model rate; returns ``[L]`` (official: ``[hop * floor(L / hop)]``).
+
+        Ours draws its noise from :class:`~a2sb.noise.FrameNoise` keyed by ``seed`` and
+        ``channel`` (what the streaming path draws too); the official protocol from ``generator``.
+        """
         cfg = self.stft
         official = protocol is Protocol.OFFICIAL
         power_eps = OFFICIAL_POWER_EPS if official else None
@@ -154,7 +161,11 @@ class Restorer:
         else:
             mask = gap_mask(cfg, n_frames, gaps or [])
         mask = mask.to(self.device)
-        fill = torch.randn(x_in.shape, generator=generator).to(self.device)
+        noise = None if official else FrameNoise(seed, [channel], tuple(x_in.shape[:-1]))
+        if noise is None:
+            fill = torch.randn(x_in.shape, generator=generator).to(self.device)
+        else:
+            fill = noise.frames(FILL, 0, n_frames)[0].to(self.device)
         fill_cfg = MaskConfig(fill_std=OFFICIAL_FILL_STD) if official else self.mask
         x1 = fill_cfg.degrade(x_in, mask, fill, rho=cfg.rho)
         del fill, x_in
@@ -167,7 +178,7 @@ class Restorer:
         # only windows that hold a missing bin are run: elsewhere the prediction is the input
         eps_fn = windowed_eps_fn(self.router, window, needed=mask.any(dim=0))
         x0 = sample(
-            eps_fn, x1, mask, self.schedule, times=times, generator=generator, progress=progress
+            eps_fn, x1, mask, self.schedule, times=times, progress=progress, noise=noise
         )
         # DC (below every row) is known wherever the lowest row is: every frame of a bandwidth
         # extension, the frames outside the gaps of an inpainting
@@ -317,9 +328,9 @@ def restore(
     channels = resample(channels, sample_rate, rate)
     restored = [
         restorer.restore_channel(
-            ch, task, cutoff_hz, gaps, steps, generator, window, progress, protocol
+            ch, task, cutoff_hz, gaps, steps, generator, window, progress, protocol, seed, k
         )
-        for ch in channels
+        for k, ch in enumerate(channels)
     ]
     out = np.stack(restored)
     return out[0] if audio.ndim == 1 else out

@@ -1,6 +1,12 @@
-"""``a2sb restore IN OUT``: restore one audio file (bandwidth extension or inpainting).
+"""``a2sb restore IN OUT`` or ``a2sb restore IN... --out-dir DIR``: restore audio files
+(bandwidth extension or inpainting).
 
-Before the audio is read, the peak memory of the restoration is estimated (a2sb.memory) from
+Files of any length are restored by streaming (a2sb.stream): read in blocks, restored and
+written block by block to a temporary file that is renamed when complete, in memory that does
+not grow with the length; ``--in-memory`` restores the whole file at once instead (same output
+for a seed; the official protocol always runs in memory). Many files (and folders of them) are
+restored with one model load; a file that fails is reported in one line and the others go on
+(exit status 2 if any failed). Before each file is read, the peak memory of the restoration is estimated (a2sb.memory) from
 the input's header and the checkpoint's sidecar; an estimate above the available memory is
 refused with the option to change. Peaks above full scale are kept (float subtypes) or warned
 about (integer ones) unless ``--normalize`` or ``--limit`` brings them under it.
@@ -16,9 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import InputError
+from .errors import InputError, report_error
 from .io.atomic import check_not_inputs
-from .io.audio import check_writable, clipping_note, read_audio, write_audio
+from .io.audio import audio_files, check_writable, clipping_note, read_audio, write_audio
+from .levels import LIMIT_THRESHOLD, NORMALIZE_PEAK_DBFS, normalize_peak, soft_limit
 from .memory import (
     CPU_CALL_BYTES,
     CPU_MAX_BATCH,
@@ -33,16 +40,17 @@ from .memory import (
     gib,
 )
 from .protocol import Protocol, official_gaps
-from .restoration import TASKS, Restorer, check_gaps, paper_gaps, resolve_cutoff, restore
+from .restoration import (
+    TASKS,
+    Restorer,
+    check_gaps,
+    paper_gaps,
+    resolve_cutoff,
+    resolve_steps,
+    restore,
+)
+from .stream.restore import restore_file
 from .tasks import parse_gaps
-
-#: --normalize: the peak a louder-than-full-scale output is brought to (dBFS)
-NORMALIZE_PEAK_DBFS = -1.0
-#: --limit: magnitudes up to this pass unchanged
-LIMIT_THRESHOLD = 0.9
-#: --limit: the soft knee approaches this magnitude and never exceeds it (the largest 16-bit
-#: sample, 32767 / 32768, so every integer subtype holds it without clipping)
-LIMIT_CEILING = 1.0 - 2.0**-15
 
 
 class DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -61,8 +69,25 @@ def register_cli(sub: argparse._SubParsersAction) -> None:
         description=__doc__,
         formatter_class=DefaultsFormatter,
     )
-    p.add_argument("input", type=Path, help="input audio file (any rate, mono or stereo)")
-    p.add_argument("output", type=Path, help="output file, written at the model's sample rate")
+    p.add_argument(
+        "paths",
+        nargs="+",
+        type=Path,
+        metavar="PATH",
+        help="IN OUT: an input audio file (any rate, mono or stereo) and the output, written at "
+        "the model's sample rate; with --out-dir: input files and folders (their audio files)",
+    )
+    p.add_argument(
+        "--out-dir",
+        type=Path,
+        help="restore every PATH (files, and folders' audio files with their sub-folders) into "
+        "this folder under the same names",
+    )
+    p.add_argument(
+        "--in-memory",
+        action="store_true",
+        help="restore the whole file at once instead of streaming it (same output for a seed)",
+    )
     p.add_argument("--task", choices=TASKS, required=True, help="what to restore")
     p.add_argument(
         "--cutoff-hz",
@@ -213,12 +238,12 @@ def audio_header(path: Path) -> tuple[int, int, int]:
     return int(info.frames), int(info.channels), int(info.samplerate)
 
 
-def plan_memory(args: argparse.Namespace) -> tuple[int, int | None]:
+def plan_memory(args: argparse.Namespace, source: Path) -> tuple[int, int | None]:
     """The batch size and the estimated peak (bytes; None unestimated), from the input's header
     and the checkpoint's sidecar: an estimate above the available memory is an
     :class:`InputError` that names it, the memory available and the options to change."""
     explicit = parse_batch_size(args.batch_size)
-    frames, channels, rate = audio_header(args.input)
+    frames, channels, rate = audio_header(source)
     shape = None if args.no_memory_check else checkpoint_shape(args.checkpoint)
     if shape is None:  # a checkpoint that cannot be read is reported when it is loaded
         return explicit or 1, None
@@ -239,7 +264,7 @@ def plan_memory(args: argparse.Namespace) -> tuple[int, int | None]:
         return estimate_memory(samples, channels, shape.stft, shape.model, window, hop, batch,
                                activation=activation, weight_bytes=shape.weight_bytes,
                                protocol=args.protocol, device=args.device,
-                               input_samples=frames)  # fmt: skip
+                               input_samples=frames, streaming_steps=streaming_steps(args))  # fmt: skip
 
     batch = explicit or auto_batch_size(estimate_for, available, args.device)
     estimate = estimate_for(batch)
@@ -252,109 +277,180 @@ def plan_memory(args: argparse.Namespace) -> tuple[int, int | None]:
         else:
             advice = "use a shorter input, a smaller --window-frames or another --device"
         raise InputError(
-            f"{args.input}: restoring needs about {gib(estimate.total)} of memory ({kind}, "
+            f"{source}: restoring needs about {gib(estimate.total)} of memory ({kind}, "
             f"{per_call} per network call on {args.device}) but only {gib(available)} "
             f"available; {advice}"
         )
     return batch, estimate.total
 
 
-def normalize_peak(audio: np.ndarray) -> tuple[np.ndarray, float]:
-    """Scale ``audio`` down to peak at :data:`NORMALIZE_PEAK_DBFS` when its peak exceeds 1.0;
-    returns it and the gain in dB (0.0: unchanged)."""
-    peak = float(np.max(np.abs(audio))) if audio.size else 0.0
-    if peak <= 1.0:
-        return audio, 0.0
-    gain = 10.0 ** (NORMALIZE_PEAK_DBFS / 20.0) / peak
-    return (audio * gain).astype(np.float32), 20.0 * math.log10(gain)
+def streaming(args: argparse.Namespace) -> bool:
+    """Whether the streaming path restores: ours, unless ``--in-memory``."""
+    return not args.in_memory and args.protocol == Protocol.OURS.value
 
 
-def soft_limit(audio: np.ndarray) -> tuple[np.ndarray, int]:
-    """Sample-wise soft limiter: magnitudes up to :data:`LIMIT_THRESHOLD` unchanged, above it
-    ``T + (C - T) tanh((|x| - T) / (C - T))`` with the sign of ``x`` (``C`` =
-    :data:`LIMIT_CEILING` < 1, approached and never exceeded; slope 1 at the threshold, so the
-    curve has no corner). Returns the audio and how many samples were changed."""
-    out = np.asarray(audio, dtype=np.float64).copy()
-    over = np.abs(out) > LIMIT_THRESHOLD
-    knee = LIMIT_CEILING - LIMIT_THRESHOLD
-    magnitude = LIMIT_THRESHOLD + knee * np.tanh((np.abs(out[over]) - LIMIT_THRESHOLD) / knee)
-    out[over] = np.sign(out[over]) * np.minimum(magnitude, LIMIT_CEILING)
-    return out.astype(np.float32), int(np.count_nonzero(over))
+def streaming_steps(args: argparse.Namespace) -> int | None:
+    """The sampling steps of a streaming restoration (its memory grows with them), else None."""
+    if not streaming(args):
+        return None
+    return resolve_steps(args.steps, args.task, Protocol(args.protocol))
 
 
-def run(args: argparse.Namespace) -> int:
-    check_options(args)
-    check_not_inputs([args.output], [args.input])
-    check_writable(args.output, args.subtype)
-    batch, estimate = plan_memory(args)
-    audio, rate = read_audio(args.input)
-    name = str(args.input)
-    duration = audio.shape[-1] / rate
-    gaps = None
-    cutoff = None
-    if args.task == "inpainting":
-        if args.gaps and args.gap_every is not None:
-            raise InputError(f"{name}: give either --gaps or --gap-every/--gap-ms, not both")
-        if args.gaps:
-            try:
-                gaps = parse_gaps(args.gaps)
-            except InputError as exc:
-                raise InputError(f"{name}: {exc}") from None
-        elif args.gap_every is not None and args.gap_ms is not None:
-            if not (args.gap_every > 0 and args.gap_ms > 0):  # NaN fails too
-                raise InputError(
-                    f"{name}: --gap-every ({args.gap_every:g} s) and --gap-ms "
-                    f"({args.gap_ms:g} ms) must be positive"
-                )
-            rule = official_gaps if args.protocol == Protocol.OFFICIAL else paper_gaps
-            gaps = rule(duration, args.gap_ms / 1000, args.gap_every)
-        else:
-            raise InputError(f"{name}: inpainting needs --gaps or --gap-every with --gap-ms")
-        check_gaps(gaps, duration, name)
-    else:
-        if args.cutoff_hz is None:
+#: ``--cutoff-hz auto`` on a streamed file: its long-term spectrum is estimated on at most this
+#: many seconds from the start (the whole file when shorter: then the in-memory estimate)
+AUTO_CUTOFF_SECONDS = 120.0
+
+
+def plan_jobs(args: argparse.Namespace) -> list[tuple[Path, Path]]:
+    """``(input, output)`` pairs: ``IN OUT``, or every PATH (folders: their audio files, the
+    sub-folders kept) into ``--out-dir``. Outputs must not be inputs nor repeat."""
+    if args.out_dir is None:
+        if len(args.paths) != 2:
             raise InputError(
-                f"{name}: bandwidth extension needs --cutoff-hz (a frequency or 'auto')"
+                f"give IN OUT, or inputs with --out-dir DIR ({len(args.paths)} paths given)"
             )
-        cutoff = resolve_cutoff(audio, rate, args.cutoff_hz, Protocol(args.protocol), name)
-    restorer = Restorer.from_checkpoint(args.checkpoint, device=args.device)
-    check_window(
-        args,
-        restorer.stft.segment_frames,
-        max(2**model.config.levels for model, _ in restorer.router.partitions),
-    )
+        jobs = [(args.paths[0], args.paths[1])]
+    else:
+        if args.out_dir.exists() and not args.out_dir.is_dir():
+            raise InputError(f"{args.out_dir}: --out-dir is a file, not a folder")
+        jobs = []
+        for path in args.paths:
+            if path.is_dir():
+                found = audio_files(path)
+                if not found:
+                    raise InputError(f"{path}: no audio files in this folder")
+                jobs += [(f, args.out_dir / f.relative_to(path)) for f in found]
+            else:
+                jobs.append((path, args.out_dir / path.name))
+        seen: dict[Path, Path] = {}
+        for source, target in jobs:
+            if target in seen:
+                raise InputError(
+                    f"{source}: its output {target} is also the output of {seen[target]}"
+                )
+            seen[target] = source
+    check_not_inputs([t for _, t in jobs], [s for s, _ in jobs])
+    return jobs
+
+
+def read_gaps(args: argparse.Namespace, name: str, duration: float) -> list[tuple[float, float]]:
+    """The inpainting gaps of ``--gaps`` or ``--gap-every`` / ``--gap-ms``, checked."""
+    if args.gaps and args.gap_every is not None:
+        raise InputError(f"{name}: give either --gaps or --gap-every/--gap-ms, not both")
+    if args.gaps:
+        try:
+            gaps = parse_gaps(args.gaps)
+        except InputError as exc:
+            raise InputError(f"{name}: {exc}") from None
+    elif args.gap_every is not None and args.gap_ms is not None:
+        if not (args.gap_every > 0 and args.gap_ms > 0):  # NaN fails too
+            raise InputError(
+                f"{name}: --gap-every ({args.gap_every:g} s) and --gap-ms "
+                f"({args.gap_ms:g} ms) must be positive"
+            )
+        rule = official_gaps if args.protocol == Protocol.OFFICIAL else paper_gaps
+        gaps = rule(duration, args.gap_ms / 1000, args.gap_every)
+    else:
+        raise InputError(f"{name}: inpainting needs --gaps or --gap-every with --gap-ms")
+    check_gaps(gaps, duration, name)
+    return gaps
+
+
+def read_cutoff(args: argparse.Namespace, source: Path, audio: np.ndarray | None) -> float:
+    """``--cutoff-hz``: a frequency, or 'auto' estimated from ``audio`` (or, streaming, from the
+    first :data:`AUTO_CUTOFF_SECONDS` of the file)."""
+    name = str(source)
+    if args.cutoff_hz is None:
+        raise InputError(f"{name}: bandwidth extension needs --cutoff-hz (a frequency or 'auto')")
+    protocol = Protocol(args.protocol)
+    if audio is not None or str(args.cutoff_hz).strip().lower() != "auto":
+        rate = audio_header(source)[2]
+        return resolve_cutoff(audio, rate, args.cutoff_hz, protocol, name)
+    import soundfile as sf
+
+    rate = audio_header(source)[2]
+    data, _ = sf.read(str(source), frames=int(AUTO_CUTOFF_SECONDS * rate), dtype="float32",
+                      always_2d=True)  # fmt: skip
+    return resolve_cutoff(np.ascontiguousarray(data.T), rate, "auto", protocol, name)
+
+
+class Progress:
+    """A tqdm bar in seconds of audio written, with the rate and an ETA."""
+
+    def __init__(self, name: str, seconds: float, rate: int, enabled: bool):
+        from tqdm.auto import tqdm
+
+        self.rate = rate
+        self.bar = tqdm(total=round(seconds, 2), desc=name, unit="s", disable=not enabled,
+                        bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total:.1f} s "
+                        "[{elapsed}<{remaining}, {rate_fmt}]")  # fmt: skip
+
+    def __call__(self, samples: int) -> None:
+        self.bar.update(samples / self.rate)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def restore_one(
+    args: argparse.Namespace, restorer: Restorer, source: Path, target: Path
+) -> dict[str, object]:
+    """Restore one file; returns the JSON line's fields."""
+    check_writable(target, args.subtype)
+    batch, estimate = plan_memory(args, source)
+    frames, _, file_rate = audio_header(source)
+    name = str(source)
+    duration = frames / file_rate
+    stream = streaming(args)
+    audio = None
+    if not stream:
+        audio, file_rate = read_audio(source)
+        duration = audio.shape[-1] / file_rate
+    gaps = read_gaps(args, name, duration) if args.task == "inpainting" else None
+    cutoff = None if gaps is not None else read_cutoff(args, source, audio)
+    if cutoff is not None:
+        check_cutoff(cutoff, file_rate, restorer.stft.sample_rate, name)
     window = restorer.window(args.window_frames, args.hop_frames, batch)
-    out = restore(
-        audio,
-        rate,
-        task=args.task,
-        cutoff_hz=cutoff,
-        gaps=gaps,
-        checkpoint=restorer,
-        steps=args.steps,
-        seed=args.seed,
-        window=window,
-        progress=not args.no_progress,
-        name=name,
-        protocol=args.protocol,
-    )
-    out = np.atleast_2d(out)
-    info: dict[str, object] = {"input": name, "protocol": args.protocol}
-    if args.normalize:
-        out, gain_db = normalize_peak(out)
+    info: dict[str, object] = {"input": name, "output": str(target), "protocol": args.protocol,
+                               "streaming": stream}  # fmt: skip
+    level = "normalize" if args.normalize else "limit" if args.limit else None
+    if stream:
+        steps = resolve_steps(args.steps, args.task, Protocol.OURS)
+        progress = Progress(name, duration, restorer.stft.sample_rate, not args.no_progress)
+        try:
+            result = restore_file(restorer, source, target, task=args.task, cutoff_hz=cutoff,
+                                  gaps=gaps, steps=steps, seed=args.seed, window=window,
+                                  subtype=args.subtype, level=level, progress=progress)  # fmt: skip
+        finally:
+            progress.close()
+        peak, gain_db, limited = result.peak, result.gain_db, result.limited
+    else:
+        out = restore(audio, file_rate, task=args.task, cutoff_hz=cutoff, gaps=gaps,
+                      checkpoint=restorer, steps=args.steps, seed=args.seed, window=window,
+                      progress=not args.no_progress, name=name, protocol=args.protocol)  # fmt: skip
+        out = np.atleast_2d(out)
+        peak = float(np.max(np.abs(out))) if out.size else 0.0
+        gain_db, limited = 0.0, 0
+        if level == "normalize":
+            out, gain_db = normalize_peak(out)
+        elif level == "limit":
+            out, limited = soft_limit(out)
+        note = clipping_note(target, out, args.subtype)
+        if note:
+            print(f"a2sb: warning: {note}", file=sys.stderr)
+        data = out if out.shape[0] > 1 else out[0]
+        write_audio(target, data, restorer.stft.sample_rate, args.subtype)
+    if level == "normalize":
         info["normalize_gain_db"] = round(gain_db, 3)
         if gain_db:
-            print(f"a2sb: note: {args.output}: scaled by {gain_db:+.2f} dB to peak at "
+            print(f"a2sb: note: {target}: scaled by {gain_db:+.2f} dB to peak at "
                   f"{NORMALIZE_PEAK_DBFS:g} dBFS", file=sys.stderr)  # fmt: skip
-    elif args.limit:
-        out, changed = soft_limit(out)
-        info["limited_samples"] = changed
-    note = clipping_note(args.output, out, args.subtype)
-    if note:
-        print(f"a2sb: warning: {note}", file=sys.stderr)
-    write_audio(
-        args.output, out if out.shape[0] > 1 else out[0], restorer.stft.sample_rate, args.subtype
-    )
+    elif level == "limit":
+        info["limited_samples"] = limited
+    elif stream:
+        note = clipping_note(target, np.array([peak], dtype=np.float32), args.subtype)
+        if note:
+            print(f"a2sb: warning: {note} (written clipped)", file=sys.stderr)
     if gaps is not None:
         info["gaps_s"] = [list(g) for g in gaps]
     else:
@@ -362,5 +458,47 @@ def run(args: argparse.Namespace) -> int:
     info["batch_size"] = batch
     if estimate is not None:
         info["memory_estimate_bytes"] = estimate
-    print(json.dumps(info))
-    return 0
+    return info
+
+
+def check_cutoff(cutoff: float, file_rate: int, model_rate: int, name: str) -> None:
+    """A cutoff below both the input's and the model's Nyquist frequency."""
+    if not 0 < cutoff < file_rate / 2:
+        raise InputError(
+            f"{name}: cutoff {cutoff} Hz must lie in (0, {file_rate / 2:g}) Hz, below the "
+            f"Nyquist frequency of the input"
+        )
+    if cutoff >= model_rate / 2:
+        raise InputError(
+            f"{name}: cutoff {cutoff} Hz lies at or above the model's Nyquist ({model_rate / 2:g} Hz)"
+        )
+
+
+def run(args: argparse.Namespace) -> int:
+    check_options(args)
+    jobs = plan_jobs(args)
+    for _, target in jobs:  # a bad output path or format fails before any work
+        check_writable(target, args.subtype)
+    single = args.out_dir is None
+    if single:
+        audio_header(jobs[0][0])  # a missing input is reported before the model loads
+    restorer = Restorer.from_checkpoint(args.checkpoint, device=args.device)
+    check_window(
+        args,
+        restorer.stft.segment_frames,
+        max(2**model.config.levels for model, _ in restorer.router.partitions),
+    )
+    failed = 0
+    for source, target in jobs:
+        try:
+            info = restore_one(args, restorer, source, target)
+        except InputError as exc:
+            if single:
+                raise
+            failed += 1
+            report_error("a2sb", exc)
+            continue
+        print(json.dumps(info), flush=True)
+    if failed:
+        print(f"a2sb: {failed} of {len(jobs)} files failed", file=sys.stderr)
+    return 2 if failed else 0

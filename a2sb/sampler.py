@@ -16,6 +16,7 @@ from tqdm.auto import tqdm
 
 from .bridge import BridgeSchedule, time_grid
 from .multidiffusion import WindowConfig, multidiffusion_eps
+from .noise import FrameNoise, known_draw, posterior_draw
 
 Partition = tuple[torch.nn.Module, tuple[float, float]]
 
@@ -82,6 +83,53 @@ def _randn_like(x: torch.Tensor, generator: torch.Generator | None) -> torch.Ten
     return torch.randn(x.shape, generator=generator, dtype=x.dtype).to(x.device)
 
 
+def predict_x0_(
+    eps: torch.Tensor, x_t: torch.Tensor, sigma_t2: float, m: torch.Tensor, x1_known: torch.Tensor
+) -> torch.Tensor:
+    """``X0_hat = X_t - sigma_t eps`` with the known region pasted from X1, in place of ``eps``."""
+    return eps.mul_(-(sigma_t2**0.5)).add_(x_t).mul_(m).add_(x1_known)
+
+
+def posterior_(
+    x_t: torch.Tensor, x0_hat: torch.Tensor, sigma_t2: float, sigma_s2: float, z: torch.Tensor
+) -> torch.Tensor:
+    """The posterior step from t to s in place of ``x_t`` (SPEC 4; eq. 19):
+    ``X_s = (a^2 X0_hat + sigma_s^2 X_t) / sigma_t^2 + sqrt(a^2 sigma_s^2 / sigma_t^2) z`` with
+    ``a^2 = sigma_t^2 - sigma_s^2``. Per frame, like :func:`reset_known_` and
+    :func:`predict_x0_`: a slice of frames steps alone exactly as inside the whole state (the
+    streaming sampler relies on it)."""
+    a2 = sigma_t2 - sigma_s2
+    x_t.mul_(sigma_s2 / sigma_t2).add_(x0_hat, alpha=a2 / sigma_t2)
+    return x_t.add_(z, alpha=(a2 * sigma_s2 / sigma_t2) ** 0.5)
+
+
+def reset_known_(
+    x_t: torch.Tensor,
+    std_s: float,
+    z: torch.Tensor,
+    m: torch.Tensor,
+    known: torch.Tensor,
+    x1: torch.Tensor,
+) -> torch.Tensor:
+    """The known region of ``x_t`` reset to X1 plus bridge noise of the marginal std at s, in
+    place (``z`` is used up: scaled in place)."""
+    return x_t.mul_(m).add_(z.mul_(std_s).add_(x1).mul_(known))
+
+
+def check_times(times: Sequence[float] | None, n_steps: int | None, t_end: float) -> list[float]:
+    """The sampling times: ``times`` checked (decreasing, in (0, 1]) or the grid of ``n_steps``."""
+    if times is None:
+        if n_steps is None:
+            raise ValueError("give n_steps or times")
+        return time_grid(n_steps, t_end).tolist()
+    grid = [float(t) for t in times]
+    if not grid or any(not 0 < t <= 1 for t in grid):
+        raise ValueError(f"times must be non-empty and lie in (0, 1], got {grid[:5]}...")
+    if any(b >= a for a, b in zip(grid[:-1], grid[1:])):
+        raise ValueError("times must decrease")
+    return grid
+
+
 @torch.inference_mode()
 def sample(
     eps_fn: EpsFn,
@@ -93,51 +141,41 @@ def sample(
     generator: torch.Generator | None = None,
     progress: bool = False,
     times: Sequence[float] | None = None,
+    noise: FrameNoise | None = None,
 ) -> torch.Tensor:
     """Run the bridge from the degraded ``x1`` [C, N, W] to the clean estimate ``X0_hat`` [C, N, W].
 
     The network is called at ``times`` (decreasing, in (0, 1]) or, when not given, at the
     ``n_steps`` points of :func:`a2sb.bridge.time_grid` ending at ``t_end``; the output is the
     prediction at the last of them. ``mask`` [N, W] is 1 where the representation is missing.
-    Noise is drawn on the CPU from ``generator`` so results do not depend on the device.
+    Noise is drawn on the CPU: from ``noise`` (keyed by frame, :mod:`a2sb.noise`; what
+    restoration uses) or else from ``generator``, so results do not depend on the device.
     """
-    if times is None:
-        if n_steps is None:
-            raise ValueError("give n_steps or times")
-        grid = time_grid(n_steps, t_end).tolist()
-    else:
-        grid = [float(t) for t in times]
-        if not grid or any(not 0 < t <= 1 for t in grid):
-            raise ValueError(f"times must be non-empty and lie in (0, 1], got {grid[:5]}...")
-        if any(b >= a for a, b in zip(grid[:-1], grid[1:])):
-            raise ValueError("times must decrease")
+    grid = check_times(times, n_steps, t_end)
     m = mask.to(x1.dtype).unsqueeze(0)  # [1, N, W]: broadcasts over channels
     known = 1 - m
     x1_known = x1 * known
     x_t = x1.clone()
     x0_hat = x1
+    n_frames = x1.shape[-1]
+
+    def draw(number: int) -> torch.Tensor:
+        if noise is None:
+            return _randn_like(x_t, generator)
+        return noise.frames(number, 0, n_frames).reshape(x_t.shape).to(x_t.device, x_t.dtype)
+
     # Every update below works in place on state-sized tensors: memory holds a fixed number of
     # them whatever the number of steps (no per-step prediction is kept).
     steps = tqdm(range(len(grid)), desc="sampling", unit="step", disable=not progress, leave=False)
     for i in steps:
         t = grid[i]
         sigma_t2 = float(schedule.sigma2(t))
-        x0_hat = eps_fn(x_t, t)  # eps, turned into X0_hat = X_t - sigma_t eps in place
-        x0_hat.mul_(-(sigma_t2**0.5)).add_(x_t)
-        x0_hat.mul_(m).add_(x1_known)
+        x0_hat = predict_x0_(eps_fn(x_t, t), x_t, sigma_t2, m, x1_known)
         if i == len(grid) - 1:
             break
         s = grid[i + 1]
         sigma_s2 = float(schedule.sigma2(s))
-        a2 = sigma_t2 - sigma_s2
-        noise = _randn_like(x_t, generator)
-        # posterior (SPEC 4): X_s = (a^2 X0_hat + sigma_s^2 X_t) / sigma_t^2 + sqrt(a^2 sigma_s^2 / sigma_t^2) z
-        x_t.mul_(sigma_s2 / sigma_t2).add_(x0_hat, alpha=a2 / sigma_t2)
-        x_t.add_(noise, alpha=(a2 * sigma_s2 / sigma_t2) ** 0.5)
-        # known region: X1 plus bridge noise of the marginal std at s
         std_s = float(schedule.marginal_std(s, x_t))
-        del noise
-        noise = _randn_like(x_t, generator)
-        x_t.mul_(m).add_(noise.mul_(std_s).add_(x1).mul_(known))
-        del noise
+        posterior_(x_t, x0_hat, sigma_t2, sigma_s2, draw(posterior_draw(i)))
+        reset_known_(x_t, std_s, draw(known_draw(i)), m, known, x1)
     return x0_hat

@@ -14,6 +14,7 @@ import torch
 
 import a2sb
 import a2sb.restore_cli as restore_cli
+import a2sb.stream.restore as stream_restore
 from a2sb import memory
 from a2sb.checkpoint import save_checkpoint
 from a2sb.cli import build_parser, package_version
@@ -63,13 +64,26 @@ def loud_restore(monkeypatch):
     records the window it was given."""
     seen: dict[str, object] = {}
 
-    def fake(audio, rate, **kwargs):
+    def loud(first: int, n: int) -> np.ndarray:
+        out = 2.5 * np.sin(np.arange(first, first + n) / 7.0).astype(np.float32)
+        if first <= 10 < first + n:
+            out[10 - first] = 40.0
+        return out
+
+    def fake(audio, rate, **kwargs):  # the in-memory path
         seen["window"] = kwargs["window"]
-        out = 2.5 * np.sin(np.arange(audio.shape[-1]) / 7.0).astype(np.float32)
-        out[10] = 40.0
-        return out.reshape(audio.shape)
+        return loud(0, audio.shape[-1]).reshape(audio.shape)
+
+    def fake_stream(restorer, blocks, length, channels, *, window, emit, **kwargs):
+        seen["window"] = window
+        done = 0
+        for block in blocks:
+            emit(np.stack([loud(done, block.shape[-1])] * channels))
+            done += block.shape[-1]
+        return {"frames_held": 0, "frames": 0}
 
     monkeypatch.setattr(restore_cli, "restore", fake)
+    monkeypatch.setattr(stream_restore, "restore_stream", fake_stream)
     return seen
 
 
@@ -217,11 +231,13 @@ def test_auto_batch_size_on_cuda_is_the_largest_that_fits():
 # ----------------------------------------------------------------------------- peaks
 
 
+@pytest.mark.parametrize("path", ["streaming", "in-memory"])
 def test_normalize_brings_the_peak_under_full_scale_and_reports_the_gain(
-    tmp_path, checkpoint, source, loud_restore, capsys
+    tmp_path, checkpoint, source, loud_restore, capsys, path
 ):
     out = tmp_path / "out.wav"
-    args = restore_args(source, out, checkpoint, "--normalize", "--subtype", "PCM_16")
+    flags = ["--in-memory"] if path == "in-memory" else []
+    args = restore_args(source, out, checkpoint, "--normalize", "--subtype", "PCM_16", *flags)
     assert cli_main(args) == 0
     captured = capsys.readouterr()
     info = json_line(captured.out)
@@ -230,15 +246,18 @@ def test_normalize_brings_the_peak_under_full_scale_and_reports_the_gain(
     assert "scaled by -33.04 dB" in captured.err and "clips" not in captured.err
     data, _ = sf.read(out)
     assert 0.88 < np.abs(data).max() <= 1.0
+    assert not list(tmp_path.glob(".*"))  # the staged float file of the streaming path is gone
     quiet, gain = restore_cli.normalize_peak(np.full(8, 0.7, dtype=np.float32))
     assert gain == 0.0 and np.all(quiet == np.float32(0.7))  # under full scale: unchanged
 
 
+@pytest.mark.parametrize("path", ["streaming", "in-memory"])
 def test_limit_keeps_every_sample_inside_full_scale(
-    tmp_path, checkpoint, source, loud_restore, capsys
+    tmp_path, checkpoint, source, loud_restore, capsys, path
 ):
     out = tmp_path / "out.wav"
-    assert cli_main(restore_args(source, out, checkpoint, "--limit")) == 0
+    flags = ["--in-memory"] if path == "in-memory" else []
+    assert cli_main(restore_args(source, out, checkpoint, "--limit", *flags)) == 0
     info = json_line(capsys.readouterr().out)
     data, _ = sf.read(out, dtype="float32")
     assert np.all(np.abs(data) < 1.0) and info["limited_samples"] > 0
