@@ -1,15 +1,16 @@
 """Memory estimate against measured peaks, and wall time per batch size, of ``a2sb restore``.
 
 For each input length and ``--batch-size`` a fresh process runs the whole CLI (bandwidth
-extension at 4 kHz, ``--steps 1``) on a mono music-like file with a randomly initialised model
-(default ``tiny``) and reports its peak resident memory (``ru_maxrss``, the Python/torch runtime
-included) and the wall time of the command; the estimate is the one the CLI made
-(:mod:`a2sb.memory`, printed in its JSON line). The STFT is the paper's at half size by
-default (22.05 kHz, n_fft 1024, hop 256, 128-frame windows: 512 x 128 per window, the same
-frames per second), so that 60 s runs in a minute; ``--stft paper`` uses the paper's own
-(1024 x 256 per window, about 4x slower per window). The one-time calibration is timed first.
-Wall times on a shared machine vary with its load; the CPU seconds (user + system, all threads)
-of each run vary less.
+extension at 4 kHz, ``--steps 1``, ``--in-memory``: the whole-file path, whose memory grows with
+the length; the streaming default is measured by benchmarks/bench_streaming.py) on a mono
+music-like file with a randomly initialised model (default ``tiny``) and reports its peak
+resident memory (``ru_maxrss``, the Python/torch runtime included) and the wall time of the
+command; the estimate is the one the CLI made (:mod:`a2sb.memory`, printed in its JSON line).
+The STFT is the paper's at half size by default (22.05 kHz, n_fft 1024, hop 256, 128-frame
+windows: 512 x 128 per window, the same frames per second), so that 60 s runs in a minute;
+``--stft paper`` uses the paper's own (1024 x 256 per window, about 4x slower per window). The
+one-time calibration is timed first. Wall times on a shared machine vary with its load; the CPU
+seconds (user + system, all threads) of each run vary less.
 
 Recorded (2 CPU cores shared with other jobs, load 4-7, torch 2.13 CPU, tiny model, 1 step)::
 
@@ -166,7 +167,7 @@ def main() -> None:
                 cli = ["restore", str(folder / f"in_{seconds:g}.wav"), str(folder / "out.wav"),
                        "--task", "bandwidth-extension", "--cutoff-hz", "4000", "--checkpoint",
                        str(ckpt), "--steps", str(args.steps), "--batch-size", batch,
-                       "--no-progress"]  # fmt: skip
+                       "--no-progress", "--in-memory"]  # fmt: skip
                 proc = subprocess.run([sys.executable, __file__, "--child", *cli],
                                       capture_output=True, text=True, env=env)  # fmt: skip
                 if proc.returncode:

@@ -6,8 +6,11 @@
     Figures 4-5: 3-channel vs 2-channel restorations: spectrograms, mean magnitude per band.
 ``python -m reports.figures phase-error fig6.csv --out STEM``
     Figure 6: box plots (quartiles, 5-95 % whiskers) of the phase error per band.
-``python -m reports.figures long-audio BENCH_TSV... --out STEM``
-    Figure 7: peak memory and wall time versus input length (from Snakemake benchmark files).
+``python -m reports.figures long-audio --streaming TSV... --in-memory TSV... --out STEM``
+    Figure 7: peak memory and wall time versus input length (Snakemake benchmark files named
+    ``<seconds>s.tsv``), one line per restoration path, and STEM.csv (path, seconds, wall_s,
+    cpu_s, peak_rss_mb). Positional TSVs take their path from their folder's name
+    (``.../streaming/600s.tsv``, ``.../in_memory/600s.tsv``).
 """
 
 from __future__ import annotations
@@ -157,24 +160,92 @@ def cmd_phase_error(args: argparse.Namespace) -> None:
     plt.close(fig)
 
 
-def cmd_long_audio(args: argparse.Namespace) -> None:
+#: Figure 7's restoration paths: benchmark folder name (``--streaming`` / ``--in-memory``, the
+#: CSV's ``path`` column) -> legend label and style
+LONG_PATHS = {
+    "streaming": ("streaming", {"marker": "o", "color": "tab:blue"}),
+    "in_memory": ("in memory", {"marker": "s", "color": "tab:orange", "ls": "--"}),
+}
+
+
+def long_audio_rows(path: str, bench: Sequence[Path]) -> list[dict[str, object]]:
+    """One row per benchmark TSV of a restoration path: the input length (from the file name
+    ``<seconds>s.tsv``), wall time, CPU time and peak RSS of its last run."""
     rows = []
-    for f in args.bench:
-        m = re.search(r"([0-9.]+)s\.tsv$", str(f))
+    for f in bench:
+        m = re.fullmatch(r"([0-9]+(?:\.[0-9]+)?)s\.tsv", Path(f).name)
+        if not m:
+            raise ValueError(f"{f}: a long-audio benchmark must be named <seconds>s.tsv")
         b = pd.read_csv(f, sep="\t")
-        rows.append({"seconds": float(m.group(1)) if m else float("nan"), "wall_s": float(b["s"].iloc[-1]),
-                     "peak_rss_mb": float(pd.to_numeric(b["max_rss"], errors="coerce").iloc[-1])})  # fmt: skip
-    df = pd.DataFrame(rows).sort_values("seconds")
+        if b.empty or "s" not in b or "max_rss" not in b:
+            raise ValueError(f"{f}: not a Snakemake benchmark file (columns s and max_rss)")
+        last = {col: float(pd.to_numeric(b[col], errors="coerce").iloc[-1]) if col in b else np.nan
+                for col in ("s", "cpu_time", "max_rss")}  # fmt: skip
+        rows.append({"path": path, "seconds": float(m.group(1)), "wall_s": last["s"],
+                     "cpu_s": last["cpu_time"], "peak_rss_mb": last["max_rss"]})  # fmt: skip
+    return rows
+
+
+def long_audio_table(args: argparse.Namespace) -> pd.DataFrame:
+    """The benchmarks of ``--streaming`` and ``--in-memory``, and of the positional TSVs by their
+    folder's name (``.../streaming/600s.tsv``), sorted by path then length."""
+    groups: dict[str, list[Path]] = {"streaming": list(args.streaming or []),
+                                     "in_memory": list(args.in_memory or [])}  # fmt: skip
+    for f in args.bench:
+        folder = Path(f).parent.name
+        if folder not in groups:
+            raise ValueError(
+                f"{f}: cannot tell its restoration path (its folder must be one of "
+                f"{', '.join(LONG_PATHS)}; or give it with --streaming / --in-memory)"
+            )
+        groups[folder].append(Path(f))
+    rows = [row for path, files in groups.items() for row in long_audio_rows(path, files)]
+    if not rows:
+        raise ValueError("no benchmark files (give --streaming TSV... and/or --in-memory TSV...)")
+    df = pd.DataFrame(rows, columns=["path", "seconds", "wall_s", "cpu_s", "peak_rss_mb"])
+    dup = df[df.duplicated(["path", "seconds"], keep=False)]
+    if len(dup):
+        r = dup.iloc[0]
+        raise ValueError(f"two benchmarks of {r['path']} at {r['seconds']:g} s")
+    order = {p: i for i, p in enumerate(LONG_PATHS)}
+    df = df.sort_values(["path", "seconds"], key=lambda c: c.map(order) if c.name == "path" else c)
+    return df.reset_index(drop=True)
+
+
+def length_label(seconds: float) -> str:
+    """``10 s``, ``3 min``, ``1 h``: an input length as a tick label."""
+    if seconds < 60:
+        return f"{seconds:g} s"
+    if seconds < 3600 or seconds % 3600:
+        return f"{seconds / 60:.3g} min"
+    return f"{seconds / 3600:g} h"
+
+
+def cmd_long_audio(args: argparse.Namespace) -> None:
+    df = long_audio_table(args)
     write_text(Path(f"{args.out}.csv"), df.to_csv(index=False))
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(9, 3.5))
-    ax.plot(df["seconds"] / 60, df["peak_rss_mb"], marker="o")
-    ax.set_xlabel("input length (min)")
-    ax.set_ylabel("peak resident memory (MB)")
+    for path, (label, style) in LONG_PATHS.items():
+        d = df[df["path"] == path]
+        if d.empty:
+            continue
+        ax.plot(d["seconds"], d["peak_rss_mb"], label=label, **style)
+        ax2.plot(d["seconds"], d["wall_s"], label=label, **style)
+    # lengths from seconds to an hour: a log axis, ticked at the measured lengths; wall time on
+    # a log axis too (proportional to the length: a line of slope 1), memory from 0
+    ticks = sorted(df["seconds"].unique())
+    for a, ylabel in ((ax, "peak resident memory (MB)"), (ax2, "wall time (s)")):
+        a.set_xscale("log")
+        a.set_xticks(ticks, [length_label(t) for t in ticks], fontsize=7, rotation=30)
+        a.minorticks_off()
+        a.set_xlabel("input length")
+        a.set_ylabel(ylabel)
+        a.grid(alpha=0.3)
+        a.legend(fontsize=8)
     ax.set_ylim(bottom=0)
-    ax2.plot(df["seconds"] / 60, df["wall_s"], marker="s", color="tab:red")
-    ax2.set_xlabel("input length (min)")
-    ax2.set_ylabel("wall time (s)")
-    fig.suptitle("Figure 7: long-audio restoration (MultiDiffusion): memory and time vs length")
+    ax2.set_yscale("log")
+    fig.suptitle("Figure 7: long-audio restoration (MultiDiffusion), streaming and in memory: "
+                 "memory and time vs length", fontsize=10)  # fmt: skip
     fig.tight_layout()
     caption(fig, args.provenance)
     save_figure(fig, args.out)
@@ -201,7 +272,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     e.add_argument("--out", type=Path, required=True)
     e.set_defaults(func=cmd_phase_error)
     m = sub.add_parser("long-audio")
-    m.add_argument("bench", type=Path, nargs="+")
+    m.add_argument("bench", type=Path, nargs="*", default=[],
+                   help="benchmark TSVs named <seconds>s.tsv in a folder streaming/ or in_memory/")  # fmt: skip
+    m.add_argument("--streaming", type=Path, nargs="+", metavar="TSV",
+                   help="benchmarks of the streaming restoration (<seconds>s.tsv)")  # fmt: skip
+    m.add_argument("--in-memory", type=Path, nargs="+", metavar="TSV",
+                   help="benchmarks of the in-memory restoration (--in-memory)")  # fmt: skip
     m.add_argument("--out", type=Path, required=True)
     m.set_defaults(func=cmd_long_audio)
     for q in (s, a, e, m):

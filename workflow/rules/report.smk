@@ -264,13 +264,23 @@ rule figure_phase_error:
         "--out results/{wildcards.profile}/figures/fig6_phase_error > {log} 2>&1"
 
 
+# Figure 7: the same tiled input restored by streaming (a2sb restore's default, memory
+# independent of the length) and in memory (--in-memory, the whole file at once), each at the
+# lengths of figures.long_audio.seconds.<path>; measured by the benchmark files.
+LONG_AUDIO = FIG["long_audio"]
+LONG_BENCH = "results/{profile}/benchmarks/long_audio"
+LONG = {p: [f"{s:g}" for s in LONG_AUDIO["seconds"][p]] for p in ("streaming", "in_memory")}
+
+
 rule long_input:
     input:
         f"results/{PROFILE}/testsets/{EXAMPLE}",
     output:
         temp("results/{profile}/long_audio/input_{seconds}s.wav"),
+    wildcard_constraints:
+        seconds=r"[0-9]+(\.[0-9]+)?",
     log:
-        "logs/{profile}/long_audio/input_{seconds}s.log",
+        "logs/{profile}/long_audio/long_input/{seconds}s.log",
     shell:
         "{PY} workflow/scripts/make_long_input.py --in-dir {input}/audio --seconds {wildcards.seconds} "
         "--out {output} > {log} 2>&1"
@@ -279,36 +289,41 @@ rule long_input:
 rule restore_long:
     input:
         audio="results/{profile}/long_audio/input_{seconds}s.wav",
-        model=model_of(f"a2sb_p{FIG['long_audio']['partitions']}"),
+        model=model_of(f"a2sb_p{LONG_AUDIO['partitions']}"),
     output:
-        temp("results/{profile}/long_audio/restored_{seconds}s.wav"),
+        temp("results/{profile}/long_audio/{path}/restored_{seconds}s.wav"),
+    wildcard_constraints:
+        path="streaming|in_memory",
+        seconds=r"[0-9]+(\.[0-9]+)?",
     params:
-        steps=FIG["long_audio"]["steps"],
+        steps=LONG_AUDIO["steps"],
         batch=config["evaluate"]["batch_size"],
         cutoff=FIG["phase_error"]["cutoff_hz"],
+        mode=lambda w: "--in-memory" if w.path == "in_memory" else "",
     threads: workflow.cores
     resources:
         gpu=1,
-        mem_mb=16000,
+        # streaming holds a few windows' worth of frames at any length; in memory, the whole file
+        mem_mb=lambda w: 8000 if w.path == "streaming" else 16000,
         runtime=120,
     log:
-        "logs/{profile}/long_audio/restore_{seconds}s.log",
+        "logs/{profile}/long_audio/restore_long/{path}/{seconds}s.log",
     benchmark:
-        "results/{profile}/benchmarks/long_audio/{seconds}s.tsv"
+        LONG_BENCH + "/{path}/{seconds}s.tsv"
     shell:
         "{PY} -m a2sb restore {input.audio} {output} --task bandwidth-extension "
-        "--cutoff-hz {params.cutoff} "
+        "--cutoff-hz {params.cutoff} {params.mode} "
         "--checkpoint {input.model} --steps {params.steps} --batch-size {params.batch} --no-progress "
         "--no-memory-check > {log} 2>&1"  # Figure 7 measures the restoration, not a calibration
 
 
-LONG = [f"{s:g}" for s in FIG["long_audio"]["seconds"]]
-
-
 rule figure_long_audio:
     input:
-        restored=expand("results/{{profile}}/long_audio/restored_{s}s.wav", s=LONG),
-        bench=expand("results/{{profile}}/benchmarks/long_audio/{s}s.tsv", s=LONG),
+        restored=[
+            f"results/{{profile}}/long_audio/{p}/restored_{s}s.wav" for p in LONG for s in LONG[p]
+        ],
+        streaming=[f"{LONG_BENCH}/streaming/{s}s.tsv" for s in LONG["streaming"]],
+        in_memory=[f"{LONG_BENCH}/in_memory/{s}s.tsv" for s in LONG["in_memory"]],
         provenance=rules.provenance.output,
     output:
         report(
@@ -316,10 +331,16 @@ rule figure_long_audio:
             caption="../report/fig_long_audio.rst",
             category="Figures",
         ),
+    params:
+        bench=lambda w, input: " ".join(
+            f"--{flag} {' '.join(files)}"
+            for flag, files in (("streaming", input.streaming), ("in-memory", input.in_memory))
+            if files
+        ),
     log:
         "logs/{profile}/figures/fig7.log",
     shell:
-        "{PY} -m reports.figures long-audio {input.bench} --provenance {input.provenance} "
+        "{PY} -m reports.figures long-audio {params.bench} --provenance {input.provenance} "
         "--out results/{wildcards.profile}/figures/fig7_long_audio > {log} 2>&1"
 
 
