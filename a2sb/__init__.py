@@ -9,6 +9,8 @@ Public API::
     model = a2sb.build_model("paper")
     out = a2sb.restore(audio, sample_rate, task="bandwidth-extension", cutoff_hz=4000,
                        checkpoint=path, steps=50, seed=0)   # protocol="official": a2sb.protocol
+    a2sb.restore_file(a2sb.Restorer.from_checkpoint(path), "in.wav", "out.wav",
+                      task="inpainting", gaps=[(2.0, 2.3)], steps=50)  # streaming: any length
 
 The names are imported on first use: ``import a2sb`` (and the torch-free :mod:`a2sb.io`,
 :mod:`a2sb.tasks`, :mod:`a2sb.errors` that :mod:`metrics` uses) does not load torch.
@@ -39,6 +41,8 @@ _LAZY = {
     "Restorer": "restoration",
     "estimate_cutoff": "cutoff",
     "restore": "restoration",
+    "restore_file": "stream.restore",
+    "restore_stream": "stream.restore",
     "build_model": "network",
 }
 

@@ -14,6 +14,10 @@
   ``x1 * known``, ``x_t``, the previous ``X0_hat`` and the MultiDiffusion accumulator (5 S), the
   mask and ``1 - mask`` (2 S / C). The official protocol also keeps the unpadded ``x1`` and mask
   and works on the state padded to whole windows;
+* streaming (``a2sb restore``'s default, :mod:`a2sb.stream`): ``state`` is instead the band the
+  wavefront holds, :func:`streaming_frames` columns of every channel (about ``steps x (3 w + 2 b
+  h)``, independent of the length) and ``audio`` a few read blocks; a network call takes the
+  windows of every channel;
 * ``windows``: the stacked input of one network call, ``batch x C x N x window`` float32;
 * ``activations``: one network call on ``batch`` windows, ``fixed + batch x per_window``,
   measured once per model config, window shape, device and torch version by :func:`calibrate`

@@ -177,9 +177,7 @@ class Restorer:
             return out[:n_out].cpu().numpy().astype(np.float32)
         # only windows that hold a missing bin are run: elsewhere the prediction is the input
         eps_fn = windowed_eps_fn(self.router, window, needed=mask.any(dim=0))
-        x0 = sample(
-            eps_fn, x1, mask, self.schedule, times=times, progress=progress, noise=noise
-        )
+        x0 = sample(eps_fn, x1, mask, self.schedule, times=times, progress=progress, noise=noise)
         # DC (below every row) is known wherever the lowest row is: every frame of a bandwidth
         # extension, the frames outside the gaps of an inpainting
         dc = dc_row(signal, cfg)

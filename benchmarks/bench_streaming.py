@@ -212,9 +212,37 @@ def calibrate_once(ckpt: Path) -> dict:
 # ----------------------------------------------------------------------------- one case
 
 
+def _proc_mib(pid: int) -> list:
+    """``[VmRSS, VmHWM]`` of process ``pid`` in MiB (None where it has ended)."""
+    got = {}
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith(("VmRSS:", "VmHWM:")):
+                    got[line[:5]] = round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return [got.get("VmRSS"), got.get("VmHWM")]
+
+
+def _progress(log: Path) -> float | None:
+    """Audio seconds written, from the last update of the CLI's progress bar in ``log``."""
+    import re
+
+    try:
+        with open(log, "rb") as f:
+            f.seek(max(0, f.seek(0, 2) - 4096))
+            tail = f.read().decode(errors="replace")
+    except OSError:
+        return None
+    found = re.findall(r"\| *([\d.]+)/([\d.]+) s \[", tail)
+    return float(found[-1][0]) if found else None
+
+
 class Bench:
-    def __init__(self, work: Path):
+    def __init__(self, work: Path, trace_every: float = 30.0, max_wall: float | None = None):
         self.work = work
+        self.trace_every, self.max_wall = trace_every, max_wall
         self.cache = work / "cache"
         self.env = {**os.environ, "A2SB_CACHE_DIR": str(self.cache),
                     "OMP_NUM_THREADS": str(THREADS), "MKL_NUM_THREADS": str(THREADS),
@@ -231,6 +259,48 @@ class Bench:
                   f"{calib['fixed_mib']} MiB + {calib['per_window_mib']} MiB per window; weights "
                   f"{calib['weights_mib']} MiB", flush=True)  # fmt: skip
         return ckpt
+
+    def _watch(self, request: dict, log: Path) -> tuple[str, list, bool]:
+        """Run the child, sampling its resident memory (VmRSS, VmHWM from /proc/PID/status) and
+        the audio seconds its progress bar reports every ``trace_every`` s; stop it after
+        ``max_wall`` s. ``(stdout, trace, stopped)``, trace rows ``[s, rss MiB, hwm MiB, done s]``
+        (the first at the start, the last at the end)."""
+        start = time.perf_counter()
+        trace: list = [[0.0, None, None, 0.0]]
+        stopped = False
+        with open(log, "w") as err:
+            proc = subprocess.Popen([sys.executable, __file__, "--child", json.dumps(request)],
+                                    stdout=subprocess.PIPE, stderr=err, text=True,
+                                    env=self.env)  # fmt: skip
+            while True:
+                try:
+                    stdout, _ = proc.communicate(timeout=self.trace_every)
+                    break
+                except subprocess.TimeoutExpired:
+                    elapsed = time.perf_counter() - start
+                    trace.append([round(elapsed, 1), *_proc_mib(proc.pid), _progress(log)])
+                    if self.max_wall is not None and elapsed > self.max_wall:
+                        proc.kill()
+                        stdout, _ = proc.communicate()
+                        stopped = True
+                        break
+        trace.append([round(time.perf_counter() - start, 1), None, None, _progress(log)])
+        return stdout or "", trace, stopped
+
+    @staticmethod
+    def _stopped(trace: list, seconds: float, calls: int) -> dict:
+        """Figures of a case stopped before its end: the peak so far and the measured rate."""
+        live = [t for t in trace if t[1] is not None]
+        out = {"stopped_after_s": trace[-1][0],
+               "peak_mib_at_stop": max((t[2] for t in live), default=None),
+               "audio_s_done": trace[-1][3]}  # fmt: skip
+        moving = [t for t in live if t[3] and t[3] > 0]
+        if len(moving) >= 2 and moving[-1][3] > moving[0][3]:
+            a, b = moving[0], moving[-1]
+            s_per_audio_s = (b[0] - a[0]) / (b[3] - a[3])
+            out["s_per_window_measured"] = round(s_per_audio_s * seconds / calls, 3)
+            out["projected_restore_s"] = round(s_per_audio_s * seconds)
+        return out
 
     def run(self, label: str, source: Path, preset: str, *, steps: int, batch: str = "auto",
             in_memory: bool = False, seed: int = 0, keep: bool = False) -> dict:  # fmt: skip
@@ -253,21 +323,30 @@ class Bench:
         if in_memory:
             argv.append("--in-memory")
         log = self.work / f"{label}.stderr"
+        n_frames = frames_in // STFT["hop_length"] + 1  # same rate: the model's samples
+        windows = len(window_starts(n_frames, WindowConfig(WINDOW, HOP, 1))[0])
+        calls = windows * channels * steps
         for attempt in ("checked", "unchecked"):
             request = {"argv": argv, "threads": THREADS}
             row["command"] = "a2sb " + " ".join(argv)
-            start = time.perf_counter()
-            with open(log, "w") as err:
-                proc = subprocess.run([sys.executable, __file__, "--child", json.dumps(request)],
-                                      stdout=subprocess.PIPE, stderr=err, text=True,
-                                      env=self.env)  # fmt: skip
-            row["process_s"] = round(time.perf_counter() - start, 1)
+            stdout, trace, stopped = self._watch(request, log)
+            row["process_s"] = trace[-1][0] if trace else None
+            if len(trace) > 2:
+                row["trace"] = trace[1:-1]  # [s, VmRSS MiB, VmHWM MiB, audio s written]
             text = log.read_text(errors="replace")
             result = {}
-            if proc.returncode == 0 and proc.stdout.strip():
-                result = json.loads(proc.stdout.strip().splitlines()[-1])
+            if stdout.strip():
+                try:
+                    result = json.loads(stdout.strip().splitlines()[-1])
+                except ValueError:
+                    pass
             if result.get("code") == 0:
                 break
+            if stopped:
+                row.update(self._stopped(trace, row["seconds"], calls))
+                print(f"{label}: stopped after {row['stopped_after_s']} s: "
+                      f"{json.dumps({k: v for k, v in row.items() if k != 'trace'})}", flush=True)  # fmt: skip
+                return row
             if attempt == "checked" and "restoring needs about" in text:
                 argv.append("--no-memory-check")
                 row["no_memory_check"] = True
@@ -275,9 +354,6 @@ class Bench:
             row["error"] = (text.strip().splitlines() or ["(no stderr)"])[-1][-300:]
             print(f"{label}: failed: {row['error']}", flush=True)
             return row
-        n_frames = frames_in // STFT["hop_length"] + 1  # same rate: the model's samples
-        windows = len(window_starts(n_frames, WindowConfig(WINDOW, HOP, 1))[0])
-        calls = windows * channels * steps
         out_frames = int(sf.info(str(target)).frames)
         row.update({
             "batch": result.get("batch_size"), "frames": n_frames, "window_passes": calls,
@@ -505,6 +581,10 @@ def main() -> None:
     p.add_argument("--diff-channels", type=int, default=2)
     p.add_argument("--diff-steps", type=int, default=2)
     p.add_argument("--diff-batch", default="auto")
+    p.add_argument("--trace-every", type=float, default=30.0,
+                   help="seconds between samples of a case's resident memory and progress")  # fmt: skip
+    p.add_argument("--max-wall", type=float, help="stop a case after this many seconds and "
+                   "report its rate and its peak so far")  # fmt: skip
     p.add_argument("--child", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child is not None:
@@ -513,7 +593,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench_streaming_") as tmp:
         work = args.work or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
-        bench = Bench(work)
+        bench = Bench(work, args.trace_every, args.max_wall)
         results: dict = {}
         if args.out is not None and args.out.exists():
             results = json.loads(args.out.read_text())

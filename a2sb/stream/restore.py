@@ -24,12 +24,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..errors import InputError
 from ..levels import NORMALIZE_PEAK_DBFS, soft_limit
 from ..multidiffusion import WindowConfig
 from ..noise import FILL, FrameNoise
 from ..protocol import Protocol, sampling_times
 from ..representation import num_channels
-from ..restoration import CROSSFADE_S, Restorer
+from ..restoration import CROSSFADE_S, TASKS, Restorer, check_gaps
 from ..splice import splice_weights
 from .buffer import FrameBuffer
 from .files import READ_BLOCK, open_source, write_blocks
@@ -200,6 +201,17 @@ def restore_stream(
     window = window or restorer.window()
     inpainting = task == "inpainting"
     cfg = restorer.stft
+    if task not in TASKS:
+        raise InputError(f"unknown task {task!r}; expected one of {TASKS}")
+    if inpainting:
+        check_gaps(list(gaps or []), length / cfg.sample_rate, "input")
+    elif cutoff_hz is None or not 0 < cutoff_hz < cfg.sample_rate / 2:
+        raise InputError(
+            f"input: cutoff {cutoff_hz} Hz must lie in (0, {cfg.sample_rate / 2:g}) Hz, "
+            f"below the model's Nyquist frequency"
+        )
+    if steps < 1:
+        raise InputError(f"input: steps must be >= 1, got {steps}")
     n_frames = length // cfg.hop_length + 1
     if length <= cfg.n_fft // 2 or n_frames < window.window_frames:
         return _in_memory(restorer, blocks, task, cutoff_hz, gaps, steps, seed, window, emit)
