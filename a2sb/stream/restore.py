@@ -316,6 +316,7 @@ def restore_file(
         write_blocks(target, rate, src.channels, run, subtype)
         return result
     target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".w64")
     os.close(fd)
     staged = Path(name)
