@@ -12,7 +12,8 @@ included); ``frames_held`` is what :func:`a2sb.stream.restore.restore_stream` re
 from :func:`a2sb.memory.streaming_frames` ``= steps * (3 w + 2 b h)``). The network's one-time
 memory calibration is run (and timed) first, so that no case pays for it.
 
-Parts (``--part``, each alone or several; results merged into ``--out``, JSON):
+Parts (``--part``, each alone or several; results merged into ``--out``, JSON, and each case
+appended to ``<out>.cases.jsonl`` as soon as it ends):
 
 * ``rss-length``: "narrow" network (the paper's wiring at 8 channels per level), 1 step,
   stereo, 1 / 10 / 60 minutes, streaming; the in-memory path (``--in-memory``) at 1 / 10 min
@@ -250,6 +251,7 @@ class Bench:
                                                                 os.environ.get("PYTHONPATH")]))}  # fmt: skip
         os.environ.update({k: self.env[k] for k in ("A2SB_CACHE_DIR", "PYTHONPATH")})
         self.calibrations: dict[str, dict] = {}
+        self.journal: Path | None = None  # each finished case appended here (JSON lines)
 
     def checkpoint(self, preset: str) -> Path:
         ckpt = make_checkpoint(self.work, preset)
@@ -302,8 +304,17 @@ class Bench:
             out["projected_restore_s"] = round(s_per_audio_s * seconds)
         return out
 
-    def run(self, label: str, source: Path, preset: str, *, steps: int, batch: str = "auto",
-            in_memory: bool = False, seed: int = 0, keep: bool = False) -> dict:  # fmt: skip
+    def run(self, label: str, source: Path, preset: str, **options) -> dict:
+        """:meth:`run_case`, its row appended to :attr:`journal` as soon as it ends (a long
+        part stopped midway keeps its finished cases)."""
+        row = self.run_case(label, source, preset, **options)
+        if self.journal is not None:
+            with open(self.journal, "a") as f:
+                f.write(json.dumps(row) + "\n")
+        return row
+
+    def run_case(self, label: str, source: Path, preset: str, *, steps: int, batch: str = "auto",
+                 in_memory: bool = False, seed: int = 0, keep: bool = False) -> dict:  # fmt: skip
         """``a2sb restore`` of ``source`` in a fresh process; the figures of the case. Where
         the memory estimate refuses, run again with ``--no-memory-check`` (noted)."""
         import soundfile as sf
@@ -594,6 +605,8 @@ def main() -> None:
         work = args.work or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
         bench = Bench(work, args.trace_every, args.max_wall)
+        if args.out is not None:
+            bench.journal = args.out.with_suffix(".cases.jsonl")
         results: dict = {}
         if args.out is not None and args.out.exists():
             results = json.loads(args.out.read_text())
