@@ -35,7 +35,23 @@ appended to ``<out>.cases.jsonl`` as soon as it ends):
     python benchmarks/bench_streaming.py --part rss-length --minutes 60 --in-memory-minutes \\
         --work /tmp/bs --out /tmp/s.json     # --work keeps the inputs (and each case's stderr)
 
-Recorded: see the end of this docstring (filled in by hand from the runs).
+Recorded 2026-12-07 (commit 3701242, 2 cores AMD EPYC, torch 2.13.0+cpu; the rss parts ran side
+by side with other work, so only the speed part's times are clean; peaks are VmHWM in MiB):
+
+* rss-length (narrow, 1 step, batch auto = 3 streaming / 6 in memory): streaming stereo 1 / 10 /
+  60 min: 1409.7 / 1433.6 / 1468.8 MiB (+4.2 % from 1 to 60 min; 1468.8 MiB = 1.43 GiB =
+  1.54e9 B), frames held 1150 at every length; in memory mono 1 / 10 min: 1714.9 / 4414.3 MiB.
+  The 60-min stereo file end to end: 5806 s wall on the shared machine (5147 CPU s), output
+  158760000 samples per channel = the input's.
+* rss-steps (narrow, mono, 158 s, batch 1): 2 / 8 steps: 602.4 / 716.1 MiB, frames held 1278 /
+  4350 (512 per step; estimate 3 w + 2 b h = 1024), RSS growth 19.9 MB per step (1617 columns of
+  12288 B). 32 steps not run (about 3400 window passes at batch 1: over an hour here).
+* speed (bench-small, mono, 2 steps, batch auto = 3, nothing else running, 2 repeats
+  alternating): s per step streaming / in memory: 10 s 10.20 / 10.14 (ratio 1.006 best, 1.02
+  median), 60 s 68.46 / 68.00 (1.007 best, 0.993 median); peaks 1461 / 1464 MiB at 10 s,
+  1491 / 1806 MiB at 60 s.
+* diff (narrow, 3 min stereo, 2 steps, seed 0, batch auto = 3 / 6): max abs difference
+  2.4e-7 (the network's outputs differ by batch size), same length.
 """
 
 from __future__ import annotations
