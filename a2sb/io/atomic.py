@@ -46,6 +46,22 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+@contextmanager
+def scratch_file(path: PathLike, suffix: str = ".tmp") -> Iterator[Path]:
+    """A new empty hidden file beside ``path`` (its folder made if missing), removed on exit
+    unless it was renamed away: the temporary file of :func:`atomic_write`, and scratch space
+    on the target's file system."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def atomic_write(path: PathLike, write: Callable[[Path], None], *, suffix: str = ".tmp") -> Path:
     """Run ``write(tmp)`` on a temporary file beside ``path``, fsync it, give it ordinary
     permissions and rename it over ``path``. Returns ``path``.
@@ -54,19 +70,12 @@ def atomic_write(path: PathLike, write: Callable[[Path], None], *, suffix: str =
     such as soundfile, needs the real one).
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
-    os.close(fd)
-    tmp = Path(name)
-    try:
+    with scratch_file(path, suffix) as tmp:
         write(tmp)
         os.chmod(tmp, _ordinary_mode())
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     _fsync_dir(path.parent)
     return path
 

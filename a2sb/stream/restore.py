@@ -15,16 +15,15 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
 
 from ..errors import InputError
+from ..io.atomic import scratch_file
 from ..levels import NORMALIZE_PEAK_DBFS, soft_limit
 from ..multidiffusion import WindowConfig
 from ..noise import FILL, FrameNoise
@@ -315,12 +314,7 @@ def restore_file(
     if level != "normalize":
         write_blocks(target, rate, src.channels, run, subtype)
         return result
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".w64")
-    os.close(fd)
-    staged = Path(name)
-    try:
+    with scratch_file(target, ".w64") as staged:
         write_blocks(staged, rate, src.channels, run, "FLOAT")
         gain = 1.0
         if result.peak > 1.0:
@@ -333,8 +327,6 @@ def restore_file(
                 write((part * gain).astype(np.float32) if gain != 1.0 else part)
 
         write_blocks(target, rate, src.channels, scale, subtype)
-    finally:
-        staged.unlink(missing_ok=True)
     return result
 
 
