@@ -23,7 +23,7 @@ from a2sb.multidiffusion import WindowConfig, window_starts
 from a2sb.noise import CHUNK_FRAMES, FrameNoise
 from a2sb.restoration import Restorer, restore
 from a2sb.sampler import PartitionRouter
-from a2sb.stream.buffer import FrameBuffer
+from a2sb.stream.buffer import Accumulator, FrameBuffer
 from a2sb.stream.files import open_source
 from a2sb.stream.restore import restore_file, restore_stream
 from tests.conftest import music_like
@@ -160,6 +160,48 @@ def test_frame_buffer_slices_across_blocks_and_forgets():
     assert buf.start == 22 and torch.equal(buf.slice(22, 40), data[:, 12:])
     with pytest.raises(IndexError):
         buf.slice(21, 23)
+
+
+def test_frame_buffer_reuses_its_block_when_moving_and_growing():
+    """Appends and drops in any pattern keep the frames; the block is reused (moved in place)
+    while the live frames fit, and grown when they do not."""
+    gen = torch.Generator().manual_seed(0)
+    data = torch.randn(2, 3, 420, generator=gen)
+    buf, at, kept_from = FrameBuffer(0), 0, 0
+    blocks = set()
+    for width, keep in [(40, 0), (40, 30), (50, 70), (10, 100), (120, 110), (60, 200),
+                        (80, 300), (0, 300), (20, 395)]:  # fmt: skip
+        buf.append(data[..., at : at + width])
+        at += width
+        buf.drop_before(keep)
+        kept_from = max(kept_from, keep)
+        blocks.add(buf._block.data.data_ptr())
+        assert (buf.start, buf.stop) == (kept_from, at)
+        assert torch.equal(buf.slice(kept_from, at), data[..., kept_from:at])
+    assert len(blocks) < 9  # reused, not one tensor per append
+    with pytest.raises(ValueError, match="shape"):
+        buf.append(torch.zeros(3, 3, 1))
+
+
+def test_accumulator_means_match_a_whole_sum():
+    gen = torch.Generator().manual_seed(1)
+    acc, w, hop = Accumulator(5), 16, 6
+    outs = [(5 + k * hop, torch.randn(2, w, generator=gen)) for k in range(12)]
+    total = torch.zeros(2, 5 + 11 * hop + w)
+    count = torch.zeros(total.shape[-1])
+    means, taken = [], 5
+    for first, out in outs:
+        acc.add(first, out)
+        total[:, first : first + w] += out
+        count[first : first + w] += 1
+        if first - taken > 10:  # take what no later window touches
+            means.append(acc.take(first))
+            taken = first
+    means.append(acc.take(acc.stop))
+    expected = total[:, 5:] / count[5:].clamp(min=1)
+    assert torch.allclose(torch.cat(means, -1), expected)
+    with pytest.raises(IndexError):
+        acc.add(taken - 1, outs[0][1])
 
 
 # ----------------------------------------------------------------------------- files and CLI

@@ -1,16 +1,66 @@
 """Frame buffers of the streaming sampler: tensors ``[..., F]`` that grow at the end and are
-dropped from the front, addressed by absolute frame index."""
+dropped from the front, addressed by absolute frame index.
+
+Both keep their frames in one preallocated block that is reused in place (frames written at
+the end, the front advanced, the live frames moved back to the block's start when the end is
+reached), and that grows by half when the live frames outgrow it. A buffer that made a new
+tensor per appended block (and per window's sum) would scatter long-lived blocks among the
+sampler's temporaries in the C allocator's heap: measured at 8 steps, the process's resident
+memory then grew about three times as fast per step as the frames actually held.
+"""
 
 from __future__ import annotations
 
 import torch
 
+#: growth of a block that is too small: by half of what is needed
+GROWTH = 1.5
 
-def _compact(x: torch.Tensor, dead: int) -> torch.Tensor:
-    """``x[..., dead:]``: a view while the dropped part is small, a fresh copy once it is the
-    larger part (a view keeps its whole storage alive)."""
-    live = x[..., dead:]
-    return live.clone() if dead > live.shape[-1] else live
+
+class _Block:
+    """Frames ``[..., offset : offset + size)`` of ``data`` are live; room after them."""
+
+    def __init__(self) -> None:
+        self.data: torch.Tensor | None = None
+        self.offset = 0
+        self.size = 0
+
+    def room_for(self, like: torch.Tensor, frames: int) -> torch.Tensor:
+        """Make room for ``frames`` more frames at the end (moving or growing); the view of
+        those frames (contents unspecified)."""
+        need = self.size + frames
+        if self.data is None or self.data.shape[:-1] != like.shape[:-1]:
+            if self.size:
+                raise ValueError(f"frames of shape {tuple(like.shape[:-1])} appended to "
+                                 f"a buffer of {tuple(self.data.shape[:-1])}")  # fmt: skip
+            self.data = like.new_empty((*like.shape[:-1], max(need, 1)))
+            self.offset = 0
+        elif self.offset + need > self.data.shape[-1]:
+            live = self.data[..., self.offset : self.offset + self.size]
+            if need <= self.data.shape[-1]:  # move the live frames to the start
+                if self.offset >= self.size:
+                    self.data[..., : self.size].copy_(live)
+                else:
+                    self.data[..., : self.size] = live.clone()
+            else:  # grow
+                grown = like.new_empty((*like.shape[:-1], int(need * GROWTH) + 1))
+                grown[..., : self.size] = live
+                self.data = grown
+            self.offset = 0
+        a = self.offset + self.size
+        self.size = need
+        return self.data[..., a : a + frames]
+
+    def live(self, a: int, b: int) -> torch.Tensor:
+        """Live frames ``[a, b)`` counted from the first live frame: a view."""
+        assert self.data is not None
+        return self.data[..., self.offset + a : self.offset + b]
+
+    def drop(self, frames: int) -> None:
+        self.offset += frames
+        self.size -= frames
+        if not self.size:
+            self.offset = 0
 
 
 class FrameBuffer:
@@ -18,48 +68,37 @@ class FrameBuffer:
 
     def __init__(self, start: int = 0):
         self.start = start
-        self.stop = start
-        self._chunks: list[torch.Tensor] = []
+        self._block = _Block()
+
+    @property
+    def stop(self) -> int:
+        return self.start + self._block.size
+
+    @property
+    def frames(self) -> int:
+        return self._block.size
 
     def append(self, x: torch.Tensor) -> None:
+        """Copy ``x`` in as the frames after :attr:`stop`."""
         if x.shape[-1]:
-            self._chunks.append(x)
-            self.stop += x.shape[-1]
+            self._block.room_for(x, x.shape[-1]).copy_(x)
 
     def slice(self, first: int, stop: int) -> torch.Tensor:
-        """Frames ``[first, stop)``: a view when they lie in one appended block, else a copy."""
+        """Frames ``[first, stop)``: a view, valid until the next :meth:`append`."""
         if not self.start <= first <= stop <= self.stop:
             raise IndexError(
                 f"frames [{first}, {stop}) outside the buffer [{self.start}, {self.stop})"
             )
-        parts, offset = [], self.start
-        for chunk in self._chunks:
-            end = offset + chunk.shape[-1]
-            if end > first and offset < stop:
-                parts.append(chunk[..., max(first, offset) - offset : min(stop, end) - offset])
-            offset = end
-            if offset >= stop:
-                break
-        if not parts:
-            return self._chunks[0][..., :0] if self._chunks else torch.empty(0)
-        return parts[0] if len(parts) == 1 else torch.cat(parts, dim=-1)
+        if self._block.data is None:
+            return torch.empty(0)
+        return self._block.live(first - self.start, stop - self.start)
 
     def drop_before(self, frame: int) -> None:
         """Forget the frames before ``frame``."""
-        while self._chunks and self.start < frame:
-            width = self._chunks[0].shape[-1]
-            if self.start + width <= frame:
-                self._chunks.pop(0)
-                self.start += width
-            else:
-                self._chunks[0] = _compact(self._chunks[0], frame - self.start)
-                self.start = frame
-        if not self._chunks:
-            self.start = self.stop = max(self.stop, frame)
-
-    @property
-    def frames(self) -> int:
-        return self.stop - self.start
+        if frame <= self.start:
+            return
+        self._block.drop(min(frame, self.stop) - self.start)
+        self.start = frame
 
 
 class Accumulator:
@@ -68,35 +107,35 @@ class Accumulator:
 
     def __init__(self, start: int):
         self.start = start
-        self.sum: torch.Tensor | None = None
-        self.count: torch.Tensor | None = None
+        self._sum = _Block()
+        self._count = _Block()
 
     @property
     def stop(self) -> int:
-        return self.start + (0 if self.count is None else self.count.shape[-1])
+        return self.start + self._count.size
 
     def add(self, first: int, out: torch.Tensor) -> None:
         """Add a window's output ``[..., w]`` at frames ``[first, first + w)``."""
         stop = first + out.shape[-1]
         if first < self.start:
             raise IndexError(f"frame {first} was already taken out (buffer starts at {self.start})")
-        if self.sum is None or self.count is None:
-            self.sum = torch.zeros((*out.shape[:-1], stop - self.start), dtype=out.dtype)
-            self.count = torch.zeros(stop - self.start, dtype=out.dtype)
-        elif stop > self.stop:
+        if stop > self.stop:
             grow = stop - self.stop
-            self.sum = torch.cat([self.sum, self.sum.new_zeros((*self.sum.shape[:-1], grow))], -1)
-            self.count = torch.cat([self.count, self.count.new_zeros(grow)])
+            self._sum.room_for(out, grow).zero_()
+            self._count.room_for(out[(0,) * (out.dim() - 1)], grow).zero_()
         a, b = first - self.start, stop - self.start
-        self.sum[..., a:b] += out
-        self.count[a:b] += 1
+        self._sum.live(a, b).add_(out)
+        self._count.live(a, b).add_(1)
 
     def take(self, stop: int) -> torch.Tensor:
         """The means of frames ``[start, stop)``, which are then forgotten."""
-        if self.sum is None or self.count is None or stop > self.stop:
+        if stop > self.stop or (stop > self.start and self._count.data is None):
             raise IndexError(f"frames up to {stop} were not accumulated")
         n = stop - self.start
-        mean = self.sum[..., :n] / self.count[:n].clamp(min=1)
-        self.sum, self.count = _compact(self.sum, n), _compact(self.count, n)
+        if not n:
+            return torch.empty(0)
+        mean = self._sum.live(0, n) / self._count.live(0, n).clamp(min=1)
+        self._sum.drop(n)
+        self._count.drop(n)
         self.start = stop
         return mean

@@ -92,6 +92,10 @@ class Wavefront:
                     last += 1
                 if upstream < self.stop:  # more will come: run whole batches only
                     last -= (self.first_index + last) % self.batch
+                # one network call per step and pass: what a step finalises at once (and the
+                # temporaries of eqs. 19-20 over it) stays one batch of hops wide, also when
+                # the input ends and every step drains the frames left in the band
+                last = min(last, first + self.batch - (self.first_index + first) % self.batch)
                 if last <= first:
                     continue
                 self._run(i, first, last)
