@@ -9,6 +9,8 @@ Public API::
     model = a2sb.build_model("paper")
     out = a2sb.restore(audio, sample_rate, task="bandwidth-extension", cutoff_hz=4000,
                        checkpoint=path, steps=50, seed=0)   # protocol="official": a2sb.protocol
+    start = a2sb.starting_point(audio, sample_rate, task="bandwidth-extension", cutoff_hz=4000,
+                                checkpoint=path, seed=0)    # restore()'s X1 (eq. 8), no network
     a2sb.restore_file(a2sb.Restorer.from_checkpoint(path), "in.wav", "out.wav",
                       task="inpainting", gaps=[(2.0, 2.3)], steps=50)  # streaming: any length
 
@@ -41,6 +43,7 @@ _LAZY = {
     "Restorer": "restoration",
     "estimate_cutoff": "cutoff",
     "restore": "restoration",
+    "starting_point": "restoration",
     "restore_file": "stream.restore",
     "restore_stream": "stream.restore",
     "build_model": "network",

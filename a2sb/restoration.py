@@ -5,7 +5,10 @@ channel, builds the mask of the task, runs the bridge sampler with MultiDiffusio
 the DC row taken from the input where it is known. For inpainting the samples outside the gaps are
 returned unchanged, except for a 5-ms equal-power cross-fade just outside each gap edge, and only
 the MultiDiffusion windows that reach a gap are run. ``protocol="official"`` follows the official
-inference instead (:mod:`a2sb.protocol`).
+inference instead (:mod:`a2sb.protocol`). ``starting_point(...)`` (same arguments, protocol "ours")
+returns what the sampler starts from, decoded the same way with no network: the known region
+plus the checkpoint's fill of the masked region (``X1`` of eq. 8), so that a table can show what the
+network adds to it.
 """
 
 from __future__ import annotations
@@ -147,10 +150,63 @@ class Restorer:
         """
         cfg = self.stft
         official = protocol is Protocol.OFFICIAL
+        signal, mask, x1, noise = self._start(
+            wave, task, cutoff_hz, gaps, protocol, generator, seed, channel
+        )
+        times = sampling_times(steps, protocol)
+        if official:
+            n_frames = x1.shape[-1]
+            x0 = self._sample_official(x1, mask, task, times, generator, window, progress)
+            n_out = min(wave.shape[-1], cfg.hop_length * (n_frames - 1))
+            out = decode(x0, cfg, cfg.hop_length * (n_frames - 1), self.kind,
+                         power_eps=OFFICIAL_POWER_EPS)  # fmt: skip
+            return out[:n_out].cpu().numpy().astype(np.float32)
+        # only windows that hold a missing bin are run: elsewhere the prediction is the input
+        eps_fn = windowed_eps_fn(self.router, window, needed=mask.any(dim=0))
+        x0 = sample(eps_fn, x1, mask, self.schedule, times=times, progress=progress, noise=noise)
+        return self._output(wave, signal, x0, mask, task, gaps)
+
+    def start_channel(
+        self,
+        wave: np.ndarray,
+        task: str,
+        cutoff_hz: float | None,
+        gaps: Sequence[tuple[float, float]] | None,
+        seed: int = 0,
+        channel: int = 0,
+    ) -> np.ndarray:
+        """The bridge's starting point of one channel ``[L]`` at the model rate, decoded: ``[L]``.
+
+        ``X1`` of eq. 8 exactly as :meth:`restore_channel` (ours) starts the sampler from it (the
+        same keyed fill noise, fill prior and known region), decoded and spliced as its output is.
+        No network is called.
+        """
+        signal, mask, x1, _ = self._start(
+            wave, task, cutoff_hz, gaps, Protocol.OURS, None, seed, channel
+        )
+        return self._output(wave, signal, x1, mask, task, gaps)
+
+    def _start(
+        self,
+        wave: np.ndarray,
+        task: str,
+        cutoff_hz: float | None,
+        gaps: Sequence[tuple[float, float]] | None,
+        protocol: Protocol,
+        generator: torch.Generator | None,
+        seed: int,
+        channel: int,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, FrameNoise | None]:
+        """Encode one channel ``[L]`` and degrade it (eq. 8).
+
+        Returns the signal padded to at least one frame ``[L']``, the mask ``M`` [N, W], the
+        sampler's starting point ``X1`` [C, N, W] and the keyed noise (None: official).
+        """
+        cfg = self.stft
+        official = protocol is Protocol.OFFICIAL
         power_eps = OFFICIAL_POWER_EPS if official else None
-        length = wave.shape[-1]
         min_len = cfg.n_fft // 2 + 1
-        padded = np.pad(wave, (0, max(0, min_len - length)))
+        padded = np.pad(wave, (0, max(0, min_len - wave.shape[-1])))
         signal = torch.from_numpy(padded.astype(np.float32)).to(self.device)
         x_in = encode(signal, cfg, self.kind, power_eps)
         n_frames = x_in.shape[-1]
@@ -167,22 +223,26 @@ class Restorer:
         else:
             fill = noise.frames(FILL, 0, n_frames)[0].to(self.device)
         fill_cfg = MaskConfig(fill_std=OFFICIAL_FILL_STD) if official else self.mask
-        x1 = fill_cfg.degrade(x_in, mask, fill, rho=cfg.rho)
-        del fill, x_in
-        times = sampling_times(steps, protocol)
-        if official:
-            x0 = self._sample_official(x1, mask, task, times, generator, window, progress)
-            n_out = min(length, cfg.hop_length * (n_frames - 1))
-            out = decode(x0, cfg, cfg.hop_length * (n_frames - 1), self.kind, power_eps=power_eps)
-            return out[:n_out].cpu().numpy().astype(np.float32)
-        # only windows that hold a missing bin are run: elsewhere the prediction is the input
-        eps_fn = windowed_eps_fn(self.router, window, needed=mask.any(dim=0))
-        x0 = sample(eps_fn, x1, mask, self.schedule, times=times, progress=progress, noise=noise)
+        return signal, mask, fill_cfg.degrade(x_in, mask, fill, rho=cfg.rho), noise
+
+    def _output(
+        self,
+        wave: np.ndarray,
+        signal: torch.Tensor,
+        x0: torch.Tensor,
+        mask: torch.Tensor,
+        task: str,
+        gaps: Sequence[tuple[float, float]] | None,
+    ) -> np.ndarray:
+        """Decode ``x0`` [C, N, W] to ``[L]`` (ours): the input's DC row where it is known and, for
+        inpainting, the input's samples outside the gaps (cross-faded just outside each edge)."""
+        cfg = self.stft
         # DC (below every row) is known wherever the lowest row is: every frame of a bandwidth
         # extension, the frames outside the gaps of an inpainting
         dc = dc_row(signal, cfg)
         dc = torch.where(mask[0] == 0, dc, torch.zeros_like(dc))
-        out = decode(x0, cfg, padded.shape[-1], self.kind, dc=dc)[:length].cpu().numpy()
+        length = wave.shape[-1]
+        out = decode(x0, cfg, signal.shape[-1], self.kind, dc=dc)[:length].cpu().numpy()
         if task == "inpainting":
             rate = cfg.sample_rate
             spans = [(int(round(a * rate)), int(round(b * rate))) for a, b in gaps or []]
@@ -257,30 +317,32 @@ def resolve_cutoff(
     return float(cutoff_hz)
 
 
-def restore(
+@dataclass
+class _Checked:
+    """Inputs of :func:`restore` and :func:`starting_point` after their checks."""
+
+    audio: np.ndarray  # [L] or [C, L], the input's rate (official: mono)
+    channels: np.ndarray  # [C, L] at the model's rate
+    restorer: Restorer
+    cutoff_hz: float | None
+    steps: int
+    protocol: Protocol
+
+
+def _check_inputs(
     audio: np.ndarray,
     sample_rate: int,
-    task: str = "bandwidth-extension",
-    cutoff_hz: float | str | None = None,
-    gaps: Sequence[tuple[float, float]] | None = None,
-    checkpoint: str | os.PathLike | Restorer | None = None,
-    steps: int | None = None,
-    seed: int = 0,
-    device: str = "cpu",
-    window: WindowConfig | None = None,
-    progress: bool = False,
-    name: str = "input",
-    protocol: Protocol | str = Protocol.OURS,
-) -> np.ndarray:
-    """Restore ``audio`` ([L] or [C, L], any rate) and return the same layout at the model's rate.
-
-    ``task`` is "bandwidth-extension" (needs ``cutoff_hz`` below the input's Nyquist, or "auto")
-    or "inpainting" (needs ``gaps`` in seconds, inside the file, disjoint). ``checkpoint`` is a
-    ``.safetensors`` file, a partition bundle ``.json`` or a loaded :class:`Restorer`.
-    ``protocol`` "ours" (default) or "official" (:mod:`a2sb.protocol`: the official inference,
-    which downmixes to mono, returns ``[hop * floor(L / hop)]`` and reads ``steps`` as the
-    official ``n``). ``steps`` defaults to 50 (ours) or 100 / 200 (official BWE / inpainting).
-    """
+    task: str,
+    cutoff_hz: float | str | None,
+    gaps: Sequence[tuple[float, float]] | None,
+    checkpoint: str | os.PathLike | Restorer | None,
+    steps: int | None,
+    device: str,
+    name: str,
+    protocol: Protocol | str,
+) -> _Checked:
+    """Check the inputs of a restoration (one-line :class:`InputError`), load the checkpoint and
+    resample every channel to the model's rate."""
     audio = np.asarray(audio, dtype=np.float32)
     check_signal(audio, name)
     if audio.ndim == 2 and audio.shape[0] > audio.shape[1]:
@@ -320,18 +382,74 @@ def restore(
         raise InputError(
             f"{name}: cutoff {cutoff_hz} Hz lies at or above the model's Nyquist ({rate / 2:g} Hz)"
         )
-    window = window or restorer.window()
+    channels = resample(audio[None] if audio.ndim == 1 else audio, sample_rate, rate)
+    cutoff = float(cutoff_hz) if task == "bandwidth-extension" else None
+    return _Checked(audio, channels, restorer, cutoff, steps, protocol)
+
+
+def restore(
+    audio: np.ndarray,
+    sample_rate: int,
+    task: str = "bandwidth-extension",
+    cutoff_hz: float | str | None = None,
+    gaps: Sequence[tuple[float, float]] | None = None,
+    checkpoint: str | os.PathLike | Restorer | None = None,
+    steps: int | None = None,
+    seed: int = 0,
+    device: str = "cpu",
+    window: WindowConfig | None = None,
+    progress: bool = False,
+    name: str = "input",
+    protocol: Protocol | str = Protocol.OURS,
+) -> np.ndarray:
+    """Restore ``audio`` ([L] or [C, L], any rate) and return the same layout at the model's rate.
+
+    ``task`` is "bandwidth-extension" (needs ``cutoff_hz`` below the input's Nyquist, or "auto")
+    or "inpainting" (needs ``gaps`` in seconds, inside the file, disjoint). ``checkpoint`` is a
+    ``.safetensors`` file, a partition bundle ``.json`` or a loaded :class:`Restorer`.
+    ``protocol`` "ours" (default) or "official" (:mod:`a2sb.protocol`: the official inference,
+    which downmixes to mono, returns ``[hop * floor(L / hop)]`` and reads ``steps`` as the
+    official ``n``). ``steps`` defaults to 50 (ours) or 100 / 200 (official BWE / inpainting).
+    """
+    c = _check_inputs(audio, sample_rate, task, cutoff_hz, gaps, checkpoint, steps, device, name,
+                      protocol)  # fmt: skip
+    window = window or c.restorer.window()
     generator = torch.Generator().manual_seed(seed)
-    channels = audio[None] if audio.ndim == 1 else audio
-    channels = resample(channels, sample_rate, rate)
     restored = [
-        restorer.restore_channel(
-            ch, task, cutoff_hz, gaps, steps, generator, window, progress, protocol, seed, k
+        c.restorer.restore_channel(
+            ch, task, c.cutoff_hz, gaps, c.steps, generator, window, progress, c.protocol, seed, k
         )
-        for k, ch in enumerate(channels)
+        for k, ch in enumerate(c.channels)
     ]
     out = np.stack(restored)
-    return out[0] if audio.ndim == 1 else out
+    return out[0] if c.audio.ndim == 1 else out
+
+
+def starting_point(
+    audio: np.ndarray,
+    sample_rate: int,
+    task: str = "bandwidth-extension",
+    cutoff_hz: float | str | None = None,
+    gaps: Sequence[tuple[float, float]] | None = None,
+    checkpoint: str | os.PathLike | Restorer | None = None,
+    seed: int = 0,
+    device: str = "cpu",
+    name: str = "input",
+) -> np.ndarray:
+    """The point :func:`restore` starts its bridge from, decoded with no network: ``X1`` of eq. 8.
+
+    The known region of the input plus, in the masked region, the checkpoint's fill (its
+    ``fill_prior`` estimate plus ``fill_std`` times the keyed fill noise of ``seed``), decoded
+    as :func:`restore` decodes its output (the input's DC row where known; for inpainting the
+    input's samples outside the gaps). The same arguments as :func:`restore` (protocol "ours");
+    the same layout and rate as it returns. The gap between this and :func:`restore`'s output is
+    what the network adds.
+    """
+    c = _check_inputs(audio, sample_rate, task, cutoff_hz, gaps, checkpoint, None, device, name,
+                      Protocol.OURS)  # fmt: skip
+    out = np.stack([c.restorer.start_channel(ch, task, c.cutoff_hz, gaps, seed, k)
+                    for k, ch in enumerate(c.channels)])  # fmt: skip
+    return out[0] if c.audio.ndim == 1 else out
 
 
 __all__ = [
@@ -345,4 +463,5 @@ __all__ = [
     "resolve_cutoff",
     "resolve_steps",
     "restore",
+    "starting_point",
 ]

@@ -37,7 +37,9 @@ from a2sb.tasks import Task, parse_gaps
 from .interface import BaselineError, Degradation
 from .registry import METHODS, Kind, load_restorer, method
 
-RESTORERS = [m.name for m in METHODS.values() if m.kind not in (Kind.A2SB, Kind.COMPONENT)]
+RESTORERS = [
+    m.name for m in METHODS.values() if not m.from_a2sb_checkpoint and m.kind is not Kind.COMPONENT
+]
 TRAINED = [m.name for m in METHODS.values() if m.trained]
 
 

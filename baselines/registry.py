@@ -27,6 +27,9 @@ class Kind(StrEnum):
     PRETRAINED = "pretrained"  # a published model used as is (its weights given by the user)
     COMPONENT = "component"  # trained and shared by other methods, restores nothing itself
     A2SB = "a2sb"  # the model of the paper (a partition bundle, restored by a2sb.restore)
+    # what the A2SB rows' sampler starts from (X1 of eq. 8: known region plus the fill prior),
+    # decoded with no network (a2sb.restoration.starting_point); the network's share is the gap
+    A2SB_START = "a2sb-start"
 
 
 BOTH = (Task.BANDWIDTH_EXTENSION, Task.INPAINTING)
@@ -48,6 +51,11 @@ class Method:
 
     def does(self, task: Task | str) -> bool:
         return Task.parse(task) in self.tasks
+
+    @property
+    def from_a2sb_checkpoint(self) -> bool:
+        """Restored from an A2SB checkpoint (by :mod:`a2sb.restoration`), not a baseline restorer."""
+        return self.kind in (Kind.A2SB, Kind.A2SB_START)
 
     @property
     def trained(self) -> bool:
@@ -77,6 +85,7 @@ METHODS: dict[str, Method] = {
         Method("maid", Kind.LEARNED, INPAINTING, "MAID", "MAID", module="baselines.maid", needs_vocoder=True),
         Method("cqtdiff", Kind.LEARNED, BOTH, "CQTDiff", "CQTDiff", module="baselines.cqtdiff"),
         Method("ibar", Kind.LEARNED, BOTH, "IBAR", "IBAR", module="baselines.ibar", needs_vocoder=True),
+        Method("a2sb_start", Kind.A2SB_START, BOTH, "A2SB starting point (no network)"),
         Method("a2sb_p1", Kind.A2SB, BOTH, "A2SB (no partitioning)", "A2SB (no partitioning)", partitions=1),
         Method("a2sb_p2", Kind.A2SB, BOTH, "A2SB (2-partitioning)", "A2SB (2-partitioning)", partitions=2),
         Method("a2sb_p4", Kind.A2SB, BOTH, "A2SB (4-partitioning)", "A2SB (4-partitioning)", partitions=4),
@@ -125,7 +134,7 @@ def load_restorer(
     ``seed``, the ``vocoder`` of the mel methods, AudioSR's ``weights``) replace the method's
     configured values when given."""
     m = method(name)
-    if m.kind in (Kind.A2SB, Kind.COMPONENT):
+    if m.from_a2sb_checkpoint or m.kind is Kind.COMPONENT:
         raise BaselineError(f"method {name!r} is not a baseline restorer")
     if not m.does(task):
         raise BaselineError(f"method {name!r} does not do {Task.parse(task)}")

@@ -5,13 +5,16 @@
 ``table10`` (bandwidth extension MOS), ``table11`` (inpainting MOS) and ``table12`` (Pearson
 correlation of per-method MOS with -LSD, SiSpec and ViSQOL means) as CSV, Markdown and LaTeX.
 MOS: mean of 1-5 scores per method and test set, 95 % CI = Student-t half-width over ratings.
-Ratings CSV columns: ``stimulus, rater, score`` (stimulus names from ``stimuli.csv``). With no
-ratings, each table says so and shows the paper's values only.
+Ratings CSV columns: ``stimulus, rater, score`` (stimulus names from ``stimuli.csv``), as the
+listening page's ``python -m reports.listen export`` writes it (refused when it holds another
+scale or was rated with another ``stimuli.csv``). With no ratings, each table says so and shows
+the paper's values only.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import math
 import sys
 from collections.abc import Sequence
@@ -28,6 +31,23 @@ LABEL = {m.name: m.label for m in METHODS} | {"reference": "Ground Truth"}
 PAPER_NAME = {m.name: m.paper for m in METHODS if m.paper} | {"reference": "Ground Truth"}
 TASK_OF = {10: "bandwidth_extension", 11: "inpainting"}
 SETTING_OF = {"bandwidth_extension": "4kHz", "inpainting": "1000ms"}
+
+
+def check_ratings(ratings: pd.DataFrame, path: Path, stimuli_path: Path) -> pd.DataFrame:
+    """Refuse ratings that are not MOS of these stimuli. The listening page's export
+    (``python -m reports.listen export``) names each row's scale and the sha256 of the
+    ``stimuli.csv`` it was rated with; stimulus names are positional (``s00000.wav`` ...), so
+    ratings of another stimuli list would land on other methods. A plain ``stimulus, rater,
+    score`` CSV passes unchecked."""
+    if "scale" in ratings:
+        other = sorted(set(ratings["scale"].dropna().astype(str)) - {"mos"})
+        if other:
+            raise ValueError(f"{path}: holds {', '.join(other)} ratings, not MOS")
+    if "stimuli_sha" in ratings:
+        sha = hashlib.sha256(Path(stimuli_path).read_bytes()).hexdigest()
+        if set(ratings["stimuli_sha"].dropna().astype(str)) - {sha}:
+            raise ValueError(f"{path}: rated with another stimuli.csv than {stimuli_path}")
+    return ratings
 
 
 def mos(ratings: pd.DataFrame, stimuli: pd.DataFrame) -> pd.DataFrame:
@@ -118,7 +138,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = p.parse_args(argv)
     try:
         stimuli = pd.read_csv(args.stimuli)
-        ours = mos(pd.read_csv(args.ratings), stimuli) if args.ratings else None
+        ours = (mos(check_ratings(pd.read_csv(args.ratings), args.ratings, args.stimuli), stimuli)
+                if args.ratings else None)  # fmt: skip
         summary = pd.read_csv(args.summary, dtype={"setting": str})
         paper_mos, paper_corr = pd.read_csv(args.paper_mos), pd.read_csv(args.paper_correlation)
     except (OSError, KeyError, ValueError) as exc:

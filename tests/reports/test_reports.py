@@ -85,6 +85,72 @@ def test_build_all_writes_three_formats(tmp_path: Path) -> None:
     assert csv.iloc[0, 0] == "MAID" and csv.iloc[0, 1].startswith("not run")
 
 
+def per_setting_rows(values: dict[str, dict[str, list[float]]]) -> pd.DataFrame:
+    """``{method: {metric: [4kHz, 8kHz, 12kHz]}}`` on AAM bandwidth extension."""
+    rows = [{"task": "bandwidth_extension", "dataset": "AAM", "setting": setting, "method": method,
+             "metric": metric, "mean": value, "n": 2}
+            for method, metrics in values.items() for metric, per in metrics.items()
+            for setting, value in zip(("4kHz", "8kHz", "12kHz"), per)]  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+START = {"lsd": [2.0, 2.0, 2.0], "sispec": [5.0, 5.0, 5.0], "visqol": [9.0, 9.0, 9.0]}
+
+
+def test_versus_start_counts_the_cells_where_a2sb_improves_on_its_starting_point() -> None:
+    # p1: LSD better / tied / worse, SiSpec better / worse / missing; p2 better everywhere;
+    # ViSQOL (worse than the start everywhere) is not counted
+    summary = per_setting_rows({
+        "a2sb_start": START,
+        "a2sb_p1": {"lsd": [1.0, 2.0, 3.0], "sispec": [6.0, 4.0, float("nan")], "visqol": [1.0] * 3},
+        "a2sb_p2": {"lsd": [1.5, 1.5, 1.5], "sispec": [5.5, 5.5, 5.5]},
+        "degraded": {"lsd": [0.1, 0.1, 0.1], "sispec": [1.0, 1.0, 1.0]},
+    })  # fmt: skip
+    note = tables.versus_start(2, summary)
+    assert note is not None and note.startswith(
+        "A2SB vs the row A2SB starting point (no network), the prior it starts from: "
+        "A2SB (no partitioning) improves on its own starting point in 2 of 5 LSD/SiSpec cells; "
+        "A2SB (2-partitioning) improves on its own starting point in 6 of 6 LSD/SiSpec cells"
+    )
+    assert note.endswith("not improved: A2SB (no partitioning) 8kHz LSD, "
+                         "A2SB (no partitioning) 8kHz SiSpec, A2SB (no partitioning) 12kHz LSD")  # fmt: skip
+    # the other tables hold none of these results; the degraded input is no A2SB row
+    assert tables.versus_start(6, summary) is None
+    assert "Degraded" not in note and "4-partitioning" not in note
+
+
+def test_versus_start_without_the_row_names_why_or_says_nothing() -> None:
+    summary = per_setting_rows({"a2sb_p1": {"lsd": [1.0, 1.0, 1.0]}})
+    assert tables.versus_start(2, summary) is None
+    note = tables.versus_start(2, summary, {"a2sb_start": "the A2SB rows start from noise"})
+    assert note == "A2SB starting point (no network): not run: the A2SB rows start from noise"
+    only_start = per_setting_rows({"a2sb_start": START})
+    assert tables.versus_start(2, only_start) == (
+        "A2SB starting point (no network): no A2SB row to compare with"
+    )
+
+
+def test_starting_point_row_and_note_in_the_built_table(tmp_path: Path) -> None:
+    summary = per_setting_rows({
+        "degraded": {"lsd": [3.0] * 3, "sispec": [1.0] * 3, "visqol": [2.0] * 3},
+        "a2sb_start": {"lsd": [4.0] * 3, "sispec": [0.5] * 3, "visqol": [1.5] * 3},
+        "a2sb_p1": {"lsd": [1.5] * 3, "sispec": [9.0] * 3, "visqol": [3.0] * 3},
+    })  # fmt: skip
+    summary.to_csv(tmp_path / "summary.csv", index=False)
+    tables.build_all(tmp_path / "summary.csv", PAPER, tmp_path / "out", None)
+    table = pd.read_csv(tmp_path / "out" / "table2.csv", comment="#", index_col=0)
+    rows = list(table.index)
+    assert rows.index("A2SB starting point (no network)") + 1 == rows.index(
+        "A2SB (no partitioning)"
+    )
+    assert table.loc["A2SB starting point (no network)", "4kHz LSD"] == "4.000 (-)"  # no paper row
+    md = (tmp_path / "out" / "table2.md").read_text()
+    assert "A2SB (no partitioning) improves on its own starting point in 6 of 6 LSD/SiSpec" in md
+    # the starting point is worse than the degraded input, but it is not an A2SB row
+    assert "A2SB beats the degraded input on LSD and SiSpec in all 6 comparisons" in md
+    assert "starting point" not in (tmp_path / "out" / "table6.md").read_text()
+
+
 def test_human_eval_without_and_with_ratings(tmp_path: Path) -> None:
     stimuli = pd.DataFrame([{"stimulus": f"s{i}.wav", "task": "bandwidth_extension", "dataset": "AAM",
                              "method": m, "segment": i} for i, m in enumerate(["reference", "degraded", "a2sb_p1"] * 2)])  # fmt: skip

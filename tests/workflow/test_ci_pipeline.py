@@ -86,3 +86,7 @@ def test_run_configs_come_from_the_profile(tmp_path: Path, profile: str) -> None
         assert (pre.global_batch, pre.max_steps, pre.precision, pre.model) == (
             320, 209_000, "bf16", "paper")  # fmt: skip
         assert (fine.global_batch, fine.max_steps, fine.precision) == (64, 250_000, "fp32")
+        # eq. 8's noise fill and no roll-off augmentation, not the default profile's values that
+        # --configfile would otherwise merge in under config/paper.yaml
+        masks = read["pretrain"]["masks"]
+        assert (masks["fill_prior"], masks["fill_std"], pre.augment_rolloff) == ("noise", 0.5, 0.0)

@@ -1,7 +1,8 @@
 # Restoration of every degraded test input by every method: the classical reference rows
 # (degraded input, SBR, Burg AR), the learned baselines (CQTDiff, MAID, IBAR, AudioSR) and A2SB
-# (MultiDiffusion over whole files). One job per (method, test set, task): a job loads its model
-# once and restores every setting folder of the task (workflow/scripts/restore_group.py).
+# (MultiDiffusion over whole files), and the A2SB rows' starting point (no network). One job
+# per (method, test set, task): a job loads its model once and restores every setting folder of
+# the task (workflow/scripts/restore_group.py).
 # The learned baselines are trained in train.smk.
 
 
@@ -57,6 +58,36 @@ rule restore_a2sb:
         "--checkpoint {input.model} --task {params.task} --in-dir {input.degraded} "
         "--out-dir {output} --settings {params.settings} --steps {params.steps} "
         "--seed {params.seed} --batch-size {params.batch} --threads {threads} > {log} 2>&1"
+
+
+# The starting point of the A2SB rows, decoded with no network (X1 of eq. 8: the known region
+# plus the fill prior and its noise, drawn with the evaluation seed as restore_a2sb draws it):
+# the row that separates the network's share of A2SB's scores from the prior's.
+rule restore_start:
+    input:
+        degraded="results/{profile}/degraded/{dataset}/{task}",
+        model=model_of(FIRST_A2SB),
+    output:
+        directory("results/{profile}/restored/{method}/{dataset}/{task}"),
+    wildcard_constraints:
+        method="|".join(names(Kind.A2SB_START)),
+    params:
+        task=lambda w: Task.parse(w.task),
+        settings=lambda w: setting_labels(w.task),
+        seed=config["evaluate"]["seed"],
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    log:
+        "logs/{profile}/restore/{method}/{dataset}/{task}.log",
+    benchmark:
+        "results/{profile}/benchmarks/restore/{method}/{dataset}/{task}.tsv"
+    shell:
+        "{PY} workflow/scripts/restore_group.py --method {wildcards.method} "
+        "--checkpoint {input.model} --task {params.task} --in-dir {input.degraded} "
+        "--out-dir {output} --settings {params.settings} --seed {params.seed} "
+        "--threads {threads} > {log} 2>&1"
 
 
 def learned_inputs(wildcards):

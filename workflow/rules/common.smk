@@ -74,6 +74,26 @@ def methods(task, dataset):
     return list(config["evaluate"]["classical"][task]) + learned_methods(task) + a2sb_methods(dataset)
 
 
+# The A2SB row without partitioning (else the first configured): Figure 6's model, and the
+# checkpoint whose starting point the starting-point row decodes (every A2SB row of a profile
+# shares that point: the same STFT, masks and evaluation seed).
+FIRST_A2SB = a2sb_method(1 if 1 in PARTITIONS else PARTITIONS[0]).name
+# The starting-point row runs only where the A2SB rows start from a prior: with fill_prior
+# "noise" (the paper's eq. 8) X1 is the degraded input plus noise, and the degraded-input row is
+# already the no-network reference.
+START_FROM_PRIOR = config["masks"].get("fill_prior", "noise") != "noise"
+
+
+def start_methods():
+    """The starting-point row (registry kind a2sb-start) when this profile starts from a prior."""
+    return names(Kind.A2SB_START) if START_FROM_PRIOR else []
+
+
+def scored_methods(task, dataset):
+    """Every method scored for Tables 2-9: the rows of methods(), then the starting point."""
+    return methods(task, dataset) + start_methods()
+
+
 def metrics_of(dataset):
     ev = config["evaluate"]
     return ev["maestro_metrics"] if dataset == "Maestro" else ev["metrics"]
@@ -128,7 +148,7 @@ def per_item_files():
         f"results/{PROFILE}/metrics/per_item/{m}/{d}/{t}.csv"
         for t in TASKS
         for d in DATASETS
-        for m in methods(t, d)
+        for m in scored_methods(t, d)
     ]
 
 
@@ -143,6 +163,12 @@ def not_run_reasons():
             why[m.name] = f"{m.label} weights not provided"
         else:
             why[m.name] = "disabled in this profile"
+    if not START_FROM_PRIOR:
+        for name in names(Kind.A2SB_START):
+            why[name] = (
+                "the A2SB rows start from noise (masks.fill_prior: noise, eq. 8), not from a "
+                "prior; the degraded-input row is their no-network reference"
+            )
     return why
 
 
@@ -200,5 +226,6 @@ def final_targets():
             f"results/{PROFILE}/tables/runtime.md",
             f"results/{PROFILE}/metrics/summary.json",
             f"results/{PROFILE}/listening_test/stimuli.csv",
+            f"results/{PROFILE}/listening_test/trials.json",
         ]
     )

@@ -1,4 +1,4 @@
-# Provenance, Tables 2-12, the listening-test stimuli, Figures 2-7 and the runtime table.
+# Provenance, Tables 2-12, the listening-test stimuli and trial list, Figures 2-7, the runtime table.
 EXAMPLE = config["figures"]["example_set"]
 FIG = config["figures"]
 BWE = "results/{profile}/degraded/" + EXAMPLE + "/bandwidth_extension"  # holds 4kHz/ ...
@@ -96,6 +96,20 @@ rule listening_test:
         "--testsets {input.testsets} --segments {params.n} --seconds {params.seconds} "
         "--seed {params.seed} "
         "--out results/{wildcards.profile}/listening_test > {log} 2>&1"
+
+
+rule listening_trials:
+    input:
+        stimuli=rules.listening_test.output.stimuli,
+    output:
+        "results/{profile}/listening_test/trials.json",
+    params:
+        seed=config["human_eval"]["seed"],
+    log:
+        "logs/{profile}/listening_trials.log",
+    shell:
+        "{PY} -m reports.listen trials results/{wildcards.profile}/listening_test "
+        "--seed {params.seed} --out {output} > {log} 2>&1"
 
 
 def ratings_input(wildcards):
@@ -224,7 +238,7 @@ rule figure_ablation:
 rule phase_error:
     input:
         degraded=BWE,
-        model=model_of("a2sb_p1") if 1 in PARTITIONS else model_of(f"a2sb_p{PARTITIONS[0]}"),
+        model=model_of(FIRST_A2SB),
     output:
         "results/{profile}/figures/fig6_phase_error.csv",
     params:

@@ -11,10 +11,13 @@
 Bandwidth extension takes the cutoff from the setting (:class:`a2sb.tasks.Setting`); inpainting
 reads the gaps from ``X.gaps.json`` beside each input, so every method fills exactly the same
 gaps. The model is loaded once (A2SB rows through :class:`a2sb.restoration.Restorer`, the baselines
-through :func:`baselines.registry.load_restorer`). Everything is written into a temporary
-sibling folder that is renamed when all files are done (:func:`a2sb.io.atomic.atomic_dir`), so a
-killed job leaves no half-filled output. Progress (one line per file with its time) goes to
-stdout, which the rule sends to its log.
+through :func:`baselines.registry.load_restorer`). ``--method a2sb_start`` (kind ``a2sb-start``)
+writes, from an A2SB ``--checkpoint``, the point its sampler starts from decoded with no network
+(:func:`a2sb.restoration.starting_point`: ``X1`` of eq. 8 with the same ``--seed``), so the tables
+can show what the network adds. Everything is written into a temporary sibling folder that is
+renamed when all files are done (:func:`a2sb.io.atomic.atomic_dir`), so a killed job leaves no
+half-filled output. Progress (one line per file with its time) goes to stdout, which the rule
+sends to its log.
 
 ``--protocol official`` (A2SB methods only) restores as the official inference code does
 (:func:`a2sb.restoration.restore`, ``protocol="official"``: ``--steps n`` on the official grid,
@@ -62,6 +65,23 @@ def a2sb_restorer(args: argparse.Namespace) -> RestoreFn:
         out = restore(audio, rate, task=d.task, cutoff_hz=d.cutoff_hz, gaps=list(d.gaps_s) or None,
                       checkpoint=model, steps=args.steps, seed=args.seed, window=window,
                       name=str(source), protocol=args.protocol)  # fmt: skip
+        return out, model.stft.sample_rate
+
+    return run
+
+
+def start_restorer(args: argparse.Namespace) -> RestoreFn:
+    from a2sb.restoration import Restorer, starting_point
+
+    if args.checkpoint is None:
+        raise ValueError("needs --checkpoint (the A2SB checkpoint whose starting point to write)")
+    model = Restorer.from_checkpoint(args.checkpoint)
+
+    def run(audio: np.ndarray, rate: int, setting: Setting, source: Path) -> tuple[np.ndarray, int]:
+        d = degradation_of(setting, source)
+        out = starting_point(audio, rate, task=d.task, cutoff_hz=d.cutoff_hz,
+                             gaps=list(d.gaps_s) or None, checkpoint=model, seed=args.seed,
+                             name=str(source))  # fmt: skip
         return out, model.stft.sample_rate
 
     return run
@@ -123,12 +143,13 @@ def main() -> int:
                   "not found", file=sys.stderr)  # fmt: skip
             return 2
     try:
-        a2sb = method(args.method).kind is Kind.A2SB
-        if args.protocol != "ours" and not a2sb:
+        kind = method(args.method).kind
+        if args.protocol != "ours" and kind is not Kind.A2SB:
             print(f"restore_group: error: {args.method}: --protocol {args.protocol} applies to "
                   "A2SB methods only", file=sys.stderr)  # fmt: skip
             return 2
-        run = a2sb_restorer(args) if a2sb else baseline_restorer(args)
+        restorers = {Kind.A2SB: a2sb_restorer, Kind.A2SB_START: start_restorer}
+        run = restorers.get(kind, baseline_restorer)(args)
     except Exception as exc:  # one line naming the method and the problem
         print(f"restore_group: error: {args.method}: {exc}", file=sys.stderr)
         return 2
