@@ -8,6 +8,7 @@ convention (see ``metrics/README.md``)::
     sispec(reference, estimate, 44100)   # eq. 22, dB, higher is better
     visqol(reference, estimate, 44100)   # MOS-LQO 1-5 at 48 kHz, higher is better
     midi_f1(estimate, 44100, "ref.mid")  # note-onset F1, higher is better
+    stereo_measures(reference, estimate, 44100, cutoff_hz=4000)  # [T, 2]: ICC, ILD, width
 
 The package-level names are the functions; module constants are imported from the modules
 (``from metrics.lsd import EPS``). Of the ``a2sb`` package it uses only the torch-free
@@ -24,6 +25,7 @@ from .evaluate import METRICS, evaluate_dirs
 from .lsd import lsd
 from .midi_f1 import midi_f1, transcribe
 from .sispec import sispec
+from .stereo import StereoMeasures, stereo_measures
 from .visqol import visqol
 
 __all__ = [
@@ -31,6 +33,7 @@ __all__ = [
     "AudioError",
     "MetricUndefined",
     "MetricsError",
+    "StereoMeasures",
     "aggregate_rows",
     "apply_gaps",
     "bandwidth_limit",
@@ -40,6 +43,7 @@ __all__ = [
     "mean_ci",
     "midi_f1",
     "sispec",
+    "stereo_measures",
     "transcribe",
     "visqol",
 ]

@@ -2,13 +2,16 @@
 
 Files pair by relative path (an estimate may have another audio extension: ``a/b.wav`` pairs
 with ``a/b.flac``); reference MIDI files, for MIDI-F1, by the same relative path with ``.mid``
-or ``.midi``. Both signals are downmixed to mono. The estimate is resampled to the evaluation
-rate (the reference's, unless given) by :func:`a2sb.io.audio.resample` (soxr "HQ"), and both
-are trimmed to the shorter length; each such step is recorded in the row's ``notes``. A failure
-(missing estimate, unreadable file, NaN or Inf samples, a metric that raises) becomes a row with
-``status`` ``error`` and a one-line ``error``; an undefined metric (e.g. SiSpec of silence) a
-row with ``status`` ``undefined`` and an empty ``value``. Nothing raised by one item stops the
-run.
+or ``.midi``. Both signals are downmixed to mono for LSD, SiSpec, ViSQOL and MIDI-F1; the stereo
+metrics (:data:`STEREO_METRICS`, :mod:`metrics.stereo`) read the two channels, over the region
+set by :attr:`EvalOptions.cutoff_hz` (bandwidth extension) or the gap list
+``<gaps_dir>/<item>.gaps.json`` (inpainting), else the whole signal. The estimate is resampled
+to the evaluation rate (the reference's, unless given) by :func:`a2sb.io.audio.resample`
+(soxr "HQ"), and both are trimmed to the shorter length; each such step is recorded in the
+row's ``notes``. A failure (missing estimate, unreadable file, NaN or Inf samples, a metric that
+raises) becomes a row with ``status`` ``error`` and a one-line ``error``; an undefined metric
+(e.g. SiSpec of silence, a stereo metric of a mono file) a row with ``status`` ``undefined`` and
+an empty ``value``. Nothing raised by one item stops the run.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import concurrent.futures
 import csv
 import io
+import math
 import multiprocessing
 import os
 import sys
@@ -30,13 +34,20 @@ import numpy as np
 from a2sb.io.audio import audio_files, resample
 
 from .audio import load_audio, prepare
+from .degradations import gaps_json_path, read_gaps_json
 from .errors import MetricsError, MetricUndefined
 from .lsd import lsd_from_spectra
 from .sispec import sispec_from_spectra
+from .stereo import StereoMeasures, check_stereo, stereo_measures
 from .stft import magnitude_stft
 
+#: Stereo metrics (:mod:`metrics.stereo`), each read from one :class:`StereoMeasures`:
+#: ``icc_err`` (0-1), ``ild_err`` and ``width_err`` (dB) lower is better; ``width_ref`` and
+#: ``width_est`` are the side/mid ratios in dB (no better direction).
+STEREO_METRICS = ("icc_err", "ild_err", "width_err", "width_ref", "width_est")
+
 #: Metric names, in the order rows are written.
-METRICS = ("lsd", "sispec", "visqol", "midi_f1")
+METRICS = ("lsd", "sispec", "visqol", "midi_f1", *STEREO_METRICS)
 
 #: Columns of per_item.csv after the ``--tag`` columns.
 COLUMNS = (
@@ -75,6 +86,8 @@ class EvalOptions:
     sample_rate: int | None = None  # evaluation rate for LSD and SiSpec; None: the reference's
     tags: dict[str, str] = field(default_factory=dict)
     need_midi: bool = False
+    cutoff_hz: float | None = None  # stereo metrics: bandwidth extension above this cutoff
+    gaps_dir: Path | None = None  # stereo metrics: inpainting, <gaps_dir>/<item>.gaps.json
 
 
 def parse_metrics(text: str | Sequence[str]) -> tuple[str, ...]:
@@ -85,6 +98,28 @@ def parse_metrics(text: str | Sequence[str]) -> tuple[str, ...]:
     if unknown or not names:
         raise MetricsError(f"unknown metric(s) {unknown or names}; choose from {','.join(METRICS)}")
     return tuple(dict.fromkeys(names))
+
+
+def check_stereo_options(
+    metrics: Sequence[str],
+    cutoff_hz: float | None,
+    gaps_dir: str | os.PathLike[str] | None,
+) -> None:
+    """Refuse a stereo region that nothing uses, both a cutoff and gaps, a cutoff that is not
+    a positive number, or a gap folder that does not exist (:class:`MetricsError`)."""
+    if cutoff_hz is None and gaps_dir is None:
+        return
+    if not any(m in STEREO_METRICS for m in metrics):
+        raise MetricsError(
+            "--cutoff-hz and --gaps-dir set the region of the stereo metrics only; "
+            f"add one of {','.join(STEREO_METRICS)} to --metrics"
+        )
+    if cutoff_hz is not None and gaps_dir is not None:
+        raise MetricsError("give --cutoff-hz (bandwidth extension) or --gaps-dir, not both")
+    if cutoff_hz is not None and not (math.isfinite(cutoff_hz) and cutoff_hz > 0):
+        raise MetricsError(f"--cutoff-hz {cutoff_hz:g}: must be a positive number of Hz")
+    if gaps_dir is not None and not Path(gaps_dir).is_dir():
+        raise MetricsError(f"{gaps_dir}: gap list folder not found (--gaps-dir)")
 
 
 def pair_files(
@@ -148,6 +183,44 @@ def _row(pair: Pair, options: EvalOptions, metric: str, **values: Any) -> dict[s
     return row
 
 
+def conform_pair(
+    reference: np.ndarray, ref_rate: int, estimate: np.ndarray, est_rate: int, rate: int
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Both signals ([T] or [T, C]) resampled to ``rate`` and trimmed to the shorter length,
+    and the notes saying which of these steps happened."""
+    notes = []
+    if ref_rate != rate:
+        notes.append(f"resampled reference {ref_rate}->{rate} Hz")
+        reference = resample(reference, ref_rate, rate, axis=0)
+    if est_rate != rate:
+        notes.append(f"resampled estimate {est_rate}->{rate} Hz")
+        estimate = resample(estimate, est_rate, rate, axis=0)
+    n = min(len(reference), len(estimate))
+    for what, x in (("reference", reference), ("estimate", estimate)):
+        if len(x) != n:
+            notes.append(f"trimmed {what} from {len(x)} to {n} samples")
+    return reference[:n], estimate[:n], notes
+
+
+def _stereo_region(pair: Pair, options: EvalOptions, rate: int) -> tuple[dict[str, Any], str]:
+    """Keyword arguments of :func:`stereo_measures` for ``pair`` (cutoff, gaps or neither)
+    and the note that says which."""
+    if options.cutoff_hz is not None:
+        if not options.cutoff_hz < rate / 2:
+            raise MetricsError(f"cutoff {options.cutoff_hz:g} Hz is not below Nyquist at {rate} Hz")
+        return {"cutoff_hz": options.cutoff_hz}, f"stereo region: above {options.cutoff_hz:g} Hz"
+    if options.gaps_dir is not None:
+        path = gaps_json_path(Path(options.gaps_dir) / pair.item)
+        if not path.is_file():
+            raise MetricsError(f"{path}: gap list not found (stereo metrics, --gaps-dir)")
+        try:
+            gaps = read_gaps_json(path)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise MetricsError(f"{path}: not a gap list ({_one_line(exc)})") from None
+        return {"gaps": gaps}, f"stereo region: {len(gaps)} gap(s) from {path}"
+    return {}, "stereo region: whole signal"
+
+
 def evaluate_item(pair: Pair, options: EvalOptions) -> list[dict[str, Any]]:
     """Rows of one item, one per metric of ``options``; never raises."""
     notes: list[str] = []
@@ -161,24 +234,16 @@ def evaluate_item(pair: Pair, options: EvalOptions) -> list[dict[str, Any]]:
     try:
         if pair.estimate is None:
             return failed(pair.problem or "missing estimate")
-        ref, ref_rate = load_audio(pair.reference)
-        est, est_rate = load_audio(pair.estimate)
-        for what, x in (("reference", ref), ("estimate", est)):
+        ref_raw, ref_rate = load_audio(pair.reference)
+        est_raw, est_rate = load_audio(pair.estimate)
+        for what, x in (("reference", ref_raw), ("estimate", est_raw)):
             if x.ndim == 2 and x.shape[1] > 1:
                 notes.append(f"downmixed {what} from {x.shape[1]} channels")
-        ref, est = prepare(ref, "reference"), prepare(est, "estimate")
+        ref, est = prepare(ref_raw, "reference"), prepare(est_raw, "estimate")
         rate = options.sample_rate or ref_rate
-        if ref_rate != rate:
-            notes.append(f"resampled reference {ref_rate}->{rate} Hz")
-            ref = resample(ref, ref_rate, rate, axis=0)
-        if est_rate != rate:
-            notes.append(f"resampled estimate {est_rate}->{rate} Hz")
-            est = resample(est, est_rate, rate, axis=0)
-        n = min(len(ref), len(est))
-        for what, x in (("reference", ref), ("estimate", est)):
-            if len(x) != n:
-                notes.append(f"trimmed {what} from {len(x)} to {n} samples")
-        ref, est = ref[:n], est[:n]
+        ref, est, conform_notes = conform_pair(ref, ref_rate, est, est_rate, rate)
+        notes += conform_notes
+        n = len(ref)
         for what, x in (("reference", ref), ("estimate", est)):
             if not np.any(x):
                 notes.append(f"{what} is silent")
@@ -191,6 +256,27 @@ def evaluate_item(pair: Pair, options: EvalOptions) -> list[dict[str, Any]]:
         if which not in spectra:
             spectra[which] = magnitude_stft(ref if which == "ref" else est, rate)
         return spectra[which]
+
+    # the stereo metrics share one computation on the two channels, and its notes (no downmix)
+    stereo: dict[str, Any] = {"notes": list(conform_notes)}
+
+    def stereo_of_item() -> StereoMeasures:
+        if "result" not in stereo:
+            try:
+                region, note = _stereo_region(pair, options, rate)
+                stereo["notes"].append(note)
+                ref2 = check_stereo(ref_raw, "reference")
+                est2 = check_stereo(est_raw, "estimate")
+                ref2, est2, _ = conform_pair(ref2, ref_rate, est2, est_rate, rate)
+                for what, x in (("reference", ref2), ("estimate", est2)):
+                    if not np.any(x):
+                        stereo["notes"].append(f"{what} is silent")
+                stereo["result"] = stereo_measures(ref2, est2, rate, **region)
+            except Exception as exc:
+                stereo["result"] = exc
+        if isinstance(stereo["result"], Exception):
+            raise stereo["result"]
+        return stereo["result"]
 
     rows = []
     for metric in options.metrics:
@@ -216,6 +302,8 @@ def evaluate_item(pair: Pair, options: EvalOptions) -> list[dict[str, Any]]:
                 from .midi_f1 import midi_f1
 
                 value = midi_f1(est, rate, pair.midi)
+            elif metric in STEREO_METRICS:
+                value = getattr(stereo_of_item(), metric)
             else:
                 raise MetricsError(f"unknown metric {metric!r}")
         except MetricUndefined as exc:
@@ -230,7 +318,7 @@ def evaluate_item(pair: Pair, options: EvalOptions) -> list[dict[str, Any]]:
                 value="" if value is None else repr(float(value)),
                 status=status,
                 error=error,
-                notes="; ".join(notes),
+                notes="; ".join(stereo["notes"] if metric in STEREO_METRICS else notes),
                 seconds=f"{time.perf_counter() - started:.3f}",
                 sample_rate=rate,
                 duration_s=f"{n / rate:.3f}",
@@ -284,18 +372,28 @@ def evaluate_dirs(
     tags: dict[str, str] | None = None,
     jobs: int = 1,
     progress: Callable[[int, int, Pair], None] | None = None,
+    cutoff_hz: float | None = None,
+    gaps_dir: str | os.PathLike[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Score every reference file of ``reference_dir`` against its estimate: rows as dicts."""
+    """Score every reference file of ``reference_dir`` against its estimate: rows as dicts.
+
+    ``cutoff_hz`` or ``gaps_dir`` (folder of ``<item>.gaps.json``, e.g. the degraded inputs)
+    set the region of the stereo metrics; neither: the whole signal.
+    """
+    metrics = parse_metrics(metrics)
+    check_stereo_options(metrics, cutoff_hz, gaps_dir)
     pairs, orphans = pair_files(reference_dir, estimate_dir, midi_dir)
     if not pairs:
         raise MetricsError(f"{reference_dir}: no audio files in the reference folder")
     for orphan in orphans:
         print(f"warning: estimate without reference, ignored: {orphan}", file=sys.stderr)
     options = EvalOptions(
-        metrics=parse_metrics(metrics),
+        metrics=metrics,
         sample_rate=sample_rate,
         tags=dict(tags or {}),
         need_midi=midi_dir is not None,
+        cutoff_hz=None if cutoff_hz is None else float(cutoff_hz),
+        gaps_dir=None if gaps_dir is None else Path(gaps_dir),
     )
     return evaluate_pairs(pairs, options, jobs=jobs, progress=progress)
 
