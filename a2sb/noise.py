@@ -41,7 +41,8 @@ def chunk_seed(seed: int, channel: int, draw: int, chunk: int) -> int:
 class FrameNoise:
     """Standard normal noise of shape ``[len(channels), *lead, frames]`` for a frame range.
 
-    ``channels``: the audio channel index of each leading slot (the key of its noise);
+    ``channels``: the key of each leading slot's noise, the audio channel index (slots that share
+    a key, :mod:`a2sb.stereo` ``shared-noise``, get the same numbers);
     ``lead``: the shape of one frame, ``(C, N)`` for a representation.
     """
 
@@ -58,10 +59,10 @@ class FrameNoise:
         first, last = start // CHUNK_FRAMES, -(-stop // CHUNK_FRAMES)
         for c in range(first, last):
             a, b = max(start, c * CHUNK_FRAMES), min(stop, (c + 1) * CHUNK_FRAMES)
-            for slot, channel in enumerate(self.channels):
+            for channel in dict.fromkeys(self.channels):  # a key shared by slots is drawn once
                 gen = torch.Generator().manual_seed(chunk_seed(self.seed, channel, draw, c))
                 chunk = torch.randn((*self.lead, CHUNK_FRAMES), generator=gen)
-                out[slot, ..., a - start : b - start] = chunk[
-                    ..., a - c * CHUNK_FRAMES : b - c * CHUNK_FRAMES
-                ]
+                part = chunk[..., a - c * CHUNK_FRAMES : b - c * CHUNK_FRAMES]
+                for slot in (i for i, k in enumerate(self.channels) if k == channel):
+                    out[slot, ..., a - start : b - start] = part
         return out

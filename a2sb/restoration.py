@@ -4,8 +4,10 @@
 channel, builds the mask of the task, runs the bridge sampler with MultiDiffusion and decodes with
 the DC row taken from the input where it is known. For inpainting the samples outside the gaps are
 returned unchanged, except for a 5-ms equal-power cross-fade just outside each gap edge, and only
-the MultiDiffusion windows that reach a gap are run. ``protocol="official"`` follows the official
-inference instead (:mod:`a2sb.protocol`). ``starting_point(...)`` (same arguments, protocol "ours")
+the MultiDiffusion windows that reach a gap are run. Channels are restored as the stereo mode
+says (:mod:`a2sb.stereo`: identical channels come back identical, a silent one silent; 2-channel
+input shares its noise by default). ``protocol="official"`` follows the official inference
+instead (:mod:`a2sb.protocol`). ``starting_point(...)`` (same arguments, protocol "ours")
 returns what the sampler starts from, decoded the same way with no network: the known region
 plus the checkpoint's fill of the masked region (``X1`` of eq. 8), so that a table can show what the
 network adds to it.
@@ -42,6 +44,7 @@ from .protocol import (
 from .representation import STFTConfig, dc_row, decode, encode
 from .sampler import PartitionRouter, sample, windowed_eps_fn
 from .splice import splice_gaps
+from .stereo import ChannelLayout, StereoMode, StereoPlan
 
 TASKS = ("bandwidth-extension", "inpainting")
 DEFAULT_STEPS = 50
@@ -142,11 +145,13 @@ class Restorer:
         protocol: Protocol = Protocol.OURS,
         seed: int = 0,
         channel: int = 0,
+        splice: bool = True,
     ) -> np.ndarray:
         """Restore one channel ``[L]`` at the model rate; returns ``[L]`` (official: ``[hop * floor(L / hop)]``).
 
         Ours draws its noise from :class:`~a2sb.noise.FrameNoise` keyed by ``seed`` and
         ``channel`` (what the streaming path draws too); the official protocol from ``generator``.
+        ``splice=False``: an inpainting's output is not spliced into ``wave`` (the caller does).
         """
         cfg = self.stft
         official = protocol is Protocol.OFFICIAL
@@ -164,7 +169,7 @@ class Restorer:
         # only windows that hold a missing bin are run: elsewhere the prediction is the input
         eps_fn = windowed_eps_fn(self.router, window, needed=mask.any(dim=0))
         x0 = sample(eps_fn, x1, mask, self.schedule, times=times, progress=progress, noise=noise)
-        return self._output(wave, signal, x0, mask, task, gaps)
+        return self._output(wave, signal, x0, mask, task, gaps if splice else None)
 
     def start_channel(
         self,
@@ -174,6 +179,7 @@ class Restorer:
         gaps: Sequence[tuple[float, float]] | None,
         seed: int = 0,
         channel: int = 0,
+        splice: bool = True,
     ) -> np.ndarray:
         """The bridge's starting point of one channel ``[L]`` at the model rate, decoded: ``[L]``.
 
@@ -184,7 +190,7 @@ class Restorer:
         signal, mask, x1, _ = self._start(
             wave, task, cutoff_hz, gaps, Protocol.OURS, None, seed, channel
         )
-        return self._output(wave, signal, x1, mask, task, gaps)
+        return self._output(wave, signal, x1, mask, task, gaps if splice else None)
 
     def _start(
         self,
@@ -235,7 +241,7 @@ class Restorer:
         gaps: Sequence[tuple[float, float]] | None,
     ) -> np.ndarray:
         """Decode ``x0`` [C, N, W] to ``[L]`` (ours): the input's DC row where it is known and, for
-        inpainting, the input's samples outside the gaps (cross-faded just outside each edge)."""
+        inpainting with ``gaps`` given, the input's samples outside the gaps (:func:`splice_kept`)."""
         cfg = self.stft
         # DC (below every row) is known wherever the lowest row is: every frame of a bandwidth
         # extension, the frames outside the gaps of an inpainting
@@ -243,10 +249,8 @@ class Restorer:
         dc = torch.where(mask[0] == 0, dc, torch.zeros_like(dc))
         length = wave.shape[-1]
         out = decode(x0, cfg, signal.shape[-1], self.kind, dc=dc)[:length].cpu().numpy()
-        if task == "inpainting":
-            rate = cfg.sample_rate
-            spans = [(int(round(a * rate)), int(round(b * rate))) for a, b in gaps or []]
-            out = splice_gaps(wave, out, spans, round(CROSSFADE_S * rate), side="outside")
+        if task == "inpainting" and gaps is not None:
+            out = splice_kept(wave, out, gaps, cfg.sample_rate)
         return out.astype(np.float32)
 
     def _sample_official(
@@ -281,6 +285,52 @@ class Restorer:
         for left, right in official_gap_windows(mask[0] > 0, window.window_frames):
             x1[..., left:right] = run(x1[..., left:right].clone(), mask[:, left:right])
         return x1[..., :n_frames]
+
+
+def splice_kept(
+    kept: np.ndarray, restored: np.ndarray, gaps: Sequence[tuple[float, float]], rate: int
+) -> np.ndarray:
+    """Inpainting: ``kept`` ``[..., L]`` outside the gaps (seconds), ``restored`` inside them,
+    equal-power cross-faded over :data:`CROSSFADE_S` just outside each edge; float32."""
+    spans = [(int(round(a * rate)), int(round(b * rate))) for a, b in gaps]
+    fade = round(CROSSFADE_S * rate)
+    if restored.ndim == 1:
+        return splice_gaps(kept, restored, spans, fade, side="outside").astype(np.float32)
+    return np.stack([splice_kept(k, r, gaps, rate) for k, r in zip(kept, restored)])
+
+
+def restore_voices(
+    restorer: Restorer,
+    channels: np.ndarray,
+    plan: StereoPlan,
+    task: str,
+    cutoff_hz: float | None,
+    gaps: Sequence[tuple[float, float]] | None,
+    steps: int,
+    seed: int,
+    window: WindowConfig,
+    progress: bool = False,
+    start_only: bool = False,
+) -> np.ndarray:
+    """Restore ``channels`` ``[C, L]`` at the model rate as ``plan`` says (protocol "ours");
+    ``[C, L]``. The voices ``[V, L]`` are restored one by one with their noise keys, the
+    channels come back by :meth:`~a2sb.stereo.StereoPlan.inverse`, and an inpainting is then
+    spliced into the input channels. ``start_only``: the decoded X1 (:func:`starting_point`)."""
+    voices = plan.forward(channels)
+    generator = torch.Generator().manual_seed(seed)  # unused by ours: keyed noise
+    out = []
+    for voice, key in zip(voices, plan.keys):
+        if start_only:
+            out.append(restorer.start_channel(voice, task, cutoff_hz, gaps, seed, key, False))
+        else:
+            out.append(restorer.restore_channel(voice, task, cutoff_hz, gaps, steps, generator,
+                                                window, progress, Protocol.OURS, seed, key,
+                                                splice=False))  # fmt: skip
+    length = channels.shape[-1]
+    restored = plan.inverse(np.stack(out) if out else np.zeros((0, length), np.float32))
+    if task == "inpainting":
+        restored = splice_kept(channels, restored, gaps or [], restorer.stft.sample_rate)
+    return restored
 
 
 def resolve_steps(steps: int | None, task: str, protocol: Protocol) -> int:
@@ -327,6 +377,7 @@ class _Checked:
     cutoff_hz: float | None
     steps: int
     protocol: Protocol
+    plan: StereoPlan  # of ``channels`` (official: mono)
 
 
 def _check_inputs(
@@ -340,6 +391,7 @@ def _check_inputs(
     device: str,
     name: str,
     protocol: Protocol | str,
+    stereo_mode: StereoMode | str | None = None,
 ) -> _Checked:
     """Check the inputs of a restoration (one-line :class:`InputError`), load the checkpoint and
     resample every channel to the model's rate."""
@@ -351,6 +403,11 @@ def _check_inputs(
             f"restore() takes [L] or [C, L] (channels first): pass soundfile's [T, C] as audio.T"
         )
     protocol = Protocol.parse(protocol)
+    n_channels = 1 if audio.ndim == 1 or protocol is Protocol.OFFICIAL else audio.shape[0]
+    try:
+        mode = StereoMode.parse(stereo_mode, n_channels)
+    except InputError as exc:
+        raise InputError(f"{name}: {exc}") from None
     if task not in TASKS:
         raise InputError(f"{name}: unknown task {task!r}; expected one of {TASKS}")
     if checkpoint is None:
@@ -384,7 +441,8 @@ def _check_inputs(
         )
     channels = resample(audio[None] if audio.ndim == 1 else audio, sample_rate, rate)
     cutoff = float(cutoff_hz) if task == "bandwidth-extension" else None
-    return _Checked(audio, channels, restorer, cutoff, steps, protocol)
+    plan = StereoPlan.build(mode, ChannelLayout.of(channels))
+    return _Checked(audio, channels, restorer, cutoff, steps, protocol, plan)
 
 
 def restore(
@@ -401,6 +459,7 @@ def restore(
     progress: bool = False,
     name: str = "input",
     protocol: Protocol | str = Protocol.OURS,
+    stereo_mode: StereoMode | str | None = None,
 ) -> np.ndarray:
     """Restore ``audio`` ([L] or [C, L], any rate) and return the same layout at the model's rate.
 
@@ -410,18 +469,19 @@ def restore(
     ``protocol`` "ours" (default) or "official" (:mod:`a2sb.protocol`: the official inference,
     which downmixes to mono, returns ``[hop * floor(L / hop)]`` and reads ``steps`` as the
     official ``n``). ``steps`` defaults to 50 (ours) or 100 / 200 (official BWE / inpainting).
+    ``stereo_mode`` (ours, 2 or more channels; :mod:`a2sb.stereo`): "independent",
+    "shared-noise", "mid-side", "mid-side-shared", or None / "auto": the default of 2-channel
+    input (:data:`a2sb.stereo.DEFAULT_STEREO_MODE`), "independent" for more channels.
     """
     c = _check_inputs(audio, sample_rate, task, cutoff_hz, gaps, checkpoint, steps, device, name,
-                      protocol)  # fmt: skip
+                      protocol, stereo_mode)  # fmt: skip
     window = window or c.restorer.window()
-    generator = torch.Generator().manual_seed(seed)
-    restored = [
-        c.restorer.restore_channel(
-            ch, task, c.cutoff_hz, gaps, c.steps, generator, window, progress, c.protocol, seed, k
-        )
-        for k, ch in enumerate(c.channels)
-    ]
-    out = np.stack(restored)
+    if c.protocol is Protocol.OFFICIAL:  # mono (the official loader downmixes)
+        generator = torch.Generator().manual_seed(seed)
+        return c.restorer.restore_channel(c.channels[0], task, c.cutoff_hz, gaps, c.steps,
+                                          generator, window, progress, c.protocol, seed)  # fmt: skip
+    out = restore_voices(c.restorer, c.channels, c.plan, task, c.cutoff_hz, gaps, c.steps, seed,
+                         window, progress)  # fmt: skip
     return out[0] if c.audio.ndim == 1 else out
 
 
@@ -435,6 +495,7 @@ def starting_point(
     seed: int = 0,
     device: str = "cpu",
     name: str = "input",
+    stereo_mode: StereoMode | str | None = None,
 ) -> np.ndarray:
     """The point :func:`restore` starts its bridge from, decoded with no network: ``X1`` of eq. 8.
 
@@ -442,13 +503,13 @@ def starting_point(
     ``fill_prior`` estimate plus ``fill_std`` times the keyed fill noise of ``seed``), decoded
     as :func:`restore` decodes its output (the input's DC row where known; for inpainting the
     input's samples outside the gaps). The same arguments as :func:`restore` (protocol "ours");
-    the same layout and rate as it returns. The gap between this and :func:`restore`'s output is
-    what the network adds.
+    the same layout and rate as it returns, with the same stereo mode. The gap between this and
+    :func:`restore`'s output is what the network adds.
     """
     c = _check_inputs(audio, sample_rate, task, cutoff_hz, gaps, checkpoint, None, device, name,
-                      Protocol.OURS)  # fmt: skip
-    out = np.stack([c.restorer.start_channel(ch, task, c.cutoff_hz, gaps, seed, k)
-                    for k, ch in enumerate(c.channels)])  # fmt: skip
+                      Protocol.OURS, stereo_mode)  # fmt: skip
+    out = restore_voices(c.restorer, c.channels, c.plan, task, c.cutoff_hz, gaps, c.steps, seed,
+                         c.restorer.window(), start_only=True)  # fmt: skip
     return out[0] if c.audio.ndim == 1 else out
 
 
@@ -463,5 +524,7 @@ __all__ = [
     "resolve_cutoff",
     "resolve_steps",
     "restore",
+    "restore_voices",
+    "splice_kept",
     "starting_point",
 ]

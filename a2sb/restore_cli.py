@@ -49,6 +49,7 @@ from .restoration import (
     resolve_steps,
     restore,
 )
+from .stereo import DEFAULT_STEREO_MODE, StereoMode
 from .stream.restore import restore_file
 from .tasks import parse_gaps
 
@@ -116,6 +117,14 @@ def register_cli(sub: argparse._SubParsersAction) -> None:
         "(unset: 100 for bandwidth extension, 200 for inpainting)",
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the sampler's noise")
+    p.add_argument(
+        "--stereo-mode",
+        choices=["auto", *(m.value for m in StereoMode)],
+        default="auto",
+        help="how the channels of a multi-channel input are restored (README 'Stereo'); 'auto': "
+        f"{DEFAULT_STEREO_MODE.value} for 2 channels, independent for more; identical channels "
+        "come back identical and a silent channel silent in every mode",
+    )
     p.add_argument("--device", default="cpu", help="torch device: cpu, cuda or cuda:N")
     p.add_argument(
         "--window-frames", type=int, help="MultiDiffusion window (unset: the training segment)"
@@ -398,8 +407,14 @@ def restore_one(
     """Restore one file; returns the JSON line's fields."""
     check_writable(target, args.subtype)
     batch, estimate = plan_memory(args, source)
-    frames, _, file_rate = audio_header(source)
+    frames, channels, file_rate = audio_header(source)
     name = str(source)
+    stereo = None  # the mode of a multi-channel input (ours; the official protocol reads mono)
+    if channels > 1 and args.protocol == Protocol.OURS.value:
+        try:
+            stereo = StereoMode.parse(args.stereo_mode, channels)
+        except InputError as exc:
+            raise InputError(f"{name}: {exc}") from None
     duration = frames / file_rate
     stream = streaming(args)
     audio = None
@@ -420,14 +435,16 @@ def restore_one(
         try:
             result = restore_file(restorer, source, target, task=args.task, cutoff_hz=cutoff,
                                   gaps=gaps, steps=steps, seed=args.seed, window=window,
-                                  subtype=args.subtype, level=level, progress=progress)  # fmt: skip
+                                  subtype=args.subtype, level=level, progress=progress,
+                                  stereo_mode=stereo)  # fmt: skip
         finally:
             progress.close()
         peak, gain_db, limited = result.peak, result.gain_db, result.limited
     else:
         out = restore(audio, file_rate, task=args.task, cutoff_hz=cutoff, gaps=gaps,
                       checkpoint=restorer, steps=args.steps, seed=args.seed, window=window,
-                      progress=not args.no_progress, name=name, protocol=args.protocol)  # fmt: skip
+                      progress=not args.no_progress, name=name, protocol=args.protocol,
+                      stereo_mode=stereo)  # fmt: skip
         out = np.atleast_2d(out)
         peak = float(np.max(np.abs(out))) if out.size else 0.0
         gain_db, limited = 0.0, 0
@@ -455,6 +472,8 @@ def restore_one(
         info["gaps_s"] = [list(g) for g in gaps]
     else:
         info["cutoff_hz"] = cutoff
+    if stereo is not None:
+        info["stereo_mode"] = stereo.value
     info["batch_size"] = batch
     if estimate is not None:
         info["memory_estimate_bytes"] = estimate

@@ -6,7 +6,9 @@ reads (:meth:`~a2sb.stream.plan.StreamPlan.context`), samples each component wit
 :class:`~a2sb.stream.wavefront.Wavefront`, passes frames outside every component through as
 they are (their X0_hat is the input), decodes (:class:`~a2sb.stream.stft.StreamDecoder`, with
 the input's DC row where it is known) and, for inpainting, splices the generated samples into
-the kept ones (:func:`a2sb.splice.splice_weights`). Its output equals
+the kept ones (:func:`a2sb.splice.splice_weights`). Channels are restored as the stereo plan says
+(:mod:`a2sb.stereo`): the plan's voices are encoded and sampled together, and the output channels
+come back from them block by block before the splice. Its output equals
 :func:`a2sb.restoration.restore` with the same seed (the in-memory path), which it calls
 itself for inputs shorter than one window.
 """
@@ -29,8 +31,9 @@ from ..multidiffusion import WindowConfig
 from ..noise import FILL, FrameNoise
 from ..protocol import Protocol, sampling_times
 from ..representation import num_channels
-from ..restoration import CROSSFADE_S, TASKS, Restorer, check_gaps
+from ..restoration import CROSSFADE_S, TASKS, Restorer, check_gaps, restore_voices
 from ..splice import splice_weights
+from ..stereo import ChannelLayout, StereoMode, StereoPlan, scan_layout
 from .buffer import FrameBuffer
 from .files import READ_BLOCK, open_source, write_blocks
 from .plan import StreamPlan
@@ -49,7 +52,7 @@ class _Pipeline:
         restorer: Restorer,
         plan: StreamPlan,
         length: int,
-        channels: int,
+        stereo: StereoPlan,
         times: Sequence[float],
         seed: int,
         emit: Emit,
@@ -63,9 +66,11 @@ class _Pipeline:
         self.restorer, self.plan, self.length, self.emit = restorer, plan, length, emit
         self.times = times
         rep = num_channels(restorer.kind)  # type: ignore[arg-type]
-        self.noise = FrameNoise(seed, range(channels), (rep, cfg.n_rows))
-        self.encoder = StreamEncoder(cfg, restorer.kind, length, channels)  # type: ignore[arg-type]
-        self.decoder = StreamDecoder(cfg, restorer.kind, length, channels)  # type: ignore[arg-type]
+        self.stereo = stereo
+        voices = stereo.voices
+        self.noise = FrameNoise(seed, stereo.keys, (rep, cfg.n_rows))
+        self.encoder = StreamEncoder(cfg, restorer.kind, length, voices)  # type: ignore[arg-type]
+        self.decoder = StreamDecoder(cfg, restorer.kind, length, voices)  # type: ignore[arg-type]
         self.x_in = FrameBuffer(0)
         self.dc = FrameBuffer(0)
         self.components = deque(plan.components)
@@ -86,7 +91,7 @@ class _Pipeline:
         block = torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32))
         if self.inpainting:
             self.kept.append(block)
-        rep, dc = self.encoder.push(block)
+        rep, dc = self.encoder.push(torch.from_numpy(self.stereo.forward(samples)))
         self.x_in.append(rep)
         self.dc.append(dc)
         self.encoded += rep.shape[-1]
@@ -164,7 +169,7 @@ class _Pipeline:
         n = samples.shape[-1]
         if not n:
             return
-        out = samples.numpy()
+        out = self.stereo.inverse(samples.numpy())
         a, b = self.samples_out, self.samples_out + n
         if self.inpainting:
             kept = self.kept.slice(a, b).numpy()
@@ -189,13 +194,19 @@ def restore_stream(
     seed: int = 0,
     window: WindowConfig | None = None,
     emit: Emit,
+    stereo_mode: StereoMode | str | None = None,
+    layout: ChannelLayout | None = None,
 ) -> dict[str, int]:
     """Restore ``length`` samples of ``channels`` channels at the model's rate, given as
     ``blocks`` ``[K, n]`` in order, passing the output to ``emit`` block by block.
 
-    ``task``, ``cutoff_hz`` (Hz), ``gaps`` (seconds), ``steps``, ``seed`` and ``window`` as in
-    :func:`a2sb.restoration.restore` (protocol "ours"). Returns counts: the most frames held
-    at once (``frames_held``) and the windows run.
+    ``task``, ``cutoff_hz`` (Hz), ``gaps`` (seconds), ``steps``, ``seed``, ``window`` and
+    ``stereo_mode`` as in :func:`a2sb.restoration.restore` (protocol "ours"). ``layout``: the
+    silent and repeated channels of the whole input (:func:`a2sb.stereo.scan_layout` of the same
+    blocks; :func:`restore_file` scans its file), which one pass cannot know: without it every
+    channel is restored (:meth:`~a2sb.stereo.ChannelLayout.distinct`), so the output equals the
+    in-memory path's whenever no channel is silent or repeats another. Returns counts: the most
+    frames held at once (``frames_held``) and the windows run.
     """
     window = window or restorer.window()
     inpainting = task == "inpainting"
@@ -211,13 +222,24 @@ def restore_stream(
         )
     if steps < 1:
         raise InputError(f"input: steps must be >= 1, got {steps}")
+    if layout is not None and layout.channels != channels:
+        raise InputError(f"input: a layout of {layout.channels} channels for {channels} channels")
+    try:
+        stereo = StereoPlan.build(stereo_mode, layout or ChannelLayout.distinct(channels))
+    except InputError as exc:
+        raise InputError(f"input: {exc}") from None
     n_frames = length // cfg.hop_length + 1
     if length <= cfg.n_fft // 2 or n_frames < window.window_frames:
-        return _in_memory(restorer, blocks, task, cutoff_hz, gaps, steps, seed, window, emit)
+        return _in_memory(restorer, blocks, task, cutoff_hz, gaps, steps, seed, window, emit,
+                          stereo)  # fmt: skip
+    if not stereo.voices:  # every channel silent: nothing to restore
+        for block in blocks:
+            emit(np.zeros(block.shape, dtype=np.float32))
+        return {"frames_held": 0, "frames": n_frames}
     plan = StreamPlan.build(cfg, length, window, restorer.mask,
                             None if inpainting else cutoff_hz, gaps if inpainting else None)  # fmt: skip
     times = sampling_times(steps, Protocol.OURS)
-    pipe = _Pipeline(restorer, plan, length, channels, times, seed, emit, inpainting, gaps or [],
+    pipe = _Pipeline(restorer, plan, length, stereo, times, seed, emit, inpainting, gaps or [],
                      window.batch_size)  # fmt: skip
     read = 0
     for block in blocks:
@@ -239,17 +261,11 @@ def _in_memory(
     seed: int,
     window: WindowConfig,
     emit: Emit,
+    stereo: StereoPlan,
 ) -> dict[str, int]:
     """An input shorter than one window: restored whole by the in-memory path."""
     audio = np.concatenate([np.asarray(b, dtype=np.float32) for b in blocks], axis=-1)
-    generator = torch.Generator().manual_seed(seed)
-    out = [
-        restorer.restore_channel(
-            ch, task, cutoff_hz, gaps, steps, generator, window, False, Protocol.OURS, seed, k
-        )  # fmt: skip
-        for k, ch in enumerate(audio)
-    ]
-    emit(np.stack(out))
+    emit(restore_voices(restorer, audio, stereo, task, cutoff_hz, gaps, steps, seed, window))
     return {"frames_held": 0, "frames": audio.shape[-1] // restorer.stft.hop_length + 1}
 
 
@@ -281,9 +297,13 @@ def restore_file(
     level: str | None = None,
     progress: Callable[[int], None] | None = None,
     block: int = READ_BLOCK,
+    stereo_mode: StereoMode | str | None = None,
 ) -> FileResult:
     """Restore the file ``source`` into ``target`` (written atomically at the model's rate),
     streaming: the input is read in blocks of ``block`` samples and never held whole.
+
+    ``stereo_mode`` as in :func:`a2sb.restoration.restore`; a file of 2 or more channels is
+    first read through once for its silent and repeated channels (:func:`a2sb.stereo.scan_layout`).
 
     ``level``: None (peaks kept), "limit" (:func:`a2sb.levels.soft_limit` block by block) or
     "normalize" (:func:`a2sb.levels.normalize_peak`: the output is first written to a hidden
@@ -293,6 +313,11 @@ def restore_file(
     src = open_source(source, restorer.stft.sample_rate)
     rate = restorer.stft.sample_rate
     result = FileResult(samples=0, channels=src.channels, peak=0.0)
+    try:  # a bad mode fails before the scan
+        StereoMode.parse(stereo_mode, src.channels)
+    except InputError as exc:
+        raise InputError(f"{source}: {exc}") from None
+    layout = scan_layout(src.blocks(block), src.channels) if src.channels > 1 else None
 
     def run(write: Callable[[np.ndarray], None]) -> None:
         def emit(out: np.ndarray) -> None:
@@ -308,7 +333,8 @@ def restore_file(
 
         info = restore_stream(restorer, src.blocks(block), src.length, src.channels, task=task,
                               cutoff_hz=cutoff_hz, gaps=gaps, steps=steps, seed=seed,
-                              window=window, emit=emit)  # fmt: skip
+                              window=window, emit=emit, stereo_mode=stereo_mode,
+                              layout=layout)  # fmt: skip
         result.frames_held = info["frames_held"]
 
     if level != "normalize":
