@@ -1,6 +1,6 @@
 """Learning curve of the default configuration: validation LSD and SiSpec of A2SB against
-training steps, with the classical references (SBR, Burg) and the degraded input as horizontal
-lines (issue "Quality at CPU scale").
+training steps, with the classical references (SBR, Burg), the degraded input and A2SB's own
+starting point (the fill prior decoded, no network) as horizontal lines (issue "Quality at CPU scale").
 
 Usage::
 
@@ -20,7 +20,7 @@ options (``--sampling-steps``, ``--batch-size``, seed 0), in memory. Each checkp
 journaled in ``WORK/scores.jsonl`` as they are made, so a stopped benchmark keeps them.
 
 Writes ``WORK/learning_curve.csv`` (step, task, setting, method, lsd, sispec, items; the
-classical and degraded rows have an empty step) and ``WORK/learning_curve.png`` (LSD and SiSpec
+classical, degraded and starting-point rows have an empty step) and ``WORK/learning_curve.png`` (LSD and SiSpec
 per setting against steps), each with the provenance (git commit, config hash, checkpoint
 sha256, seed) in ``WORK/provenance.json``. Progress goes to stdout, the training log to
 ``WORK/run/train.log``.
@@ -163,6 +163,25 @@ def score_checkpoint(step: int, ckpt: Path, items, rate: int, args) -> list[dict
     return rows
 
 
+def score_start(ckpt: Path, items, rate: int, seed: int) -> list[dict]:
+    """The A2SB starting point (X1 of eq. 8 decoded, no network): the same at every step, as it
+    depends only on the checkpoint's STFT and mask settings, which training does not change."""
+    from a2sb.restoration import Restorer, starting_point
+
+    model = Restorer.from_checkpoint(ckpt)
+    rows = []
+    for task, setting, value in SETTINGS:
+        got = []
+        for name, clean in items:
+            x, d = degrade(clean, rate, task, value)
+            y = starting_point(x, rate, task=d.task, cutoff_hz=d.cutoff_hz,
+                               gaps=list(d.gaps_s) or None, checkpoint=model, seed=seed,
+                               name=name)  # fmt: skip
+            got.append(scores(clean, y, rate))
+        rows.append(row(None, task, setting, "a2sb_start", got))
+    return rows
+
+
 def row(step, task, setting, method, got) -> dict:
     arr = np.asarray(got, dtype=np.float64)
     return {"step": step, "task": task, "setting": setting, "method": method,
@@ -184,7 +203,8 @@ def write_outputs(work: Path, done: dict, provenance: dict) -> None:
 
     from a2sb.io.atomic import write_text
 
-    rows = [r for key in sorted(done, key=lambda k: -1 if k is None else k) for r in done[key]]
+    order = sorted(done, key=lambda k: k if isinstance(k, int) else -1)
+    rows = [r for key in order for r in done[key]]
     table = pd.DataFrame(rows)
     write_text(work / "learning_curve.csv", table.to_csv(index=False, float_format="%.4f"))
     write_text(work / "provenance.json", json.dumps(provenance, indent=2, sort_keys=True) + "\n")
@@ -266,6 +286,10 @@ def main() -> None:
                 continue
             kept = train_to(steps, config, args.work, args.threads)
         provenance["checkpoints"][str(steps)] = file_sha256(kept)
+        if "start" not in done:
+            done["start"] = score_start(kept, items, rate, args.seed)
+            with open(path, "a") as f:
+                f.write(json.dumps({"step": "start", "rows": done["start"]}) + "\n")
         if steps not in done:
             done[steps] = score_checkpoint(steps, kept, items, rate, args)
             with open(path, "a") as f:
