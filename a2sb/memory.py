@@ -153,6 +153,13 @@ def state_bytes(
 #: for 1-32 steps, windows 32/64, hops 16, 1-16 windows per call: 65-94 % of it)
 STREAM_WINDOW_TERMS = 3
 STREAM_BATCH_TERMS = 2
+#: streaming: resident bytes per frame held, as a multiple of the frame's bytes. Each buffer of
+#: a2sb.stream.buffer keeps its frames in one block that grows by half (GROWTH) and is walked
+#: through end to end, so its pages are about 1.5 x its most frames. Measured
+#: (benchmarks/bench_streaming.py, narrow network, mono, 158 s, batch 1): peak RSS 588.2 / 653.6 /
+#: 1115.6 MiB at 2 / 8 / 32 steps, 1643 columns more per step from 8 to 32 steps against
+#: 3 w + 2 b h = 1024 frames held: 1.6 x
+STREAM_BLOCK_SLACK = 1.5
 #: streaming: sample buffers of a read block (file block, resampler, encoder, decoder, output)
 STREAM_BLOCK_COPIES = 8
 
@@ -232,7 +239,8 @@ def estimate_memory(
             baseline=0 if on_cuda else BASELINE_BYTES,
             weights=weight_bytes,
             audio=0 if on_cuda else STREAM_BLOCK_COPIES * READ_BLOCK * channels * FLOAT_BYTES,
-            state=0 if on_cuda else channels * column * held,  # the band stays on the host
+            # the band stays on the host
+            state=0 if on_cuda else int(channels * column * held * STREAM_BLOCK_SLACK),
             windows=batch * channels * column * window_frames,
             activations=activation.bytes(batch * channels),
             measured=activation.measured,

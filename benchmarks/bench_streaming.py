@@ -9,7 +9,8 @@ torch threads (``OMP_NUM_THREADS=2``, ``torch.set_num_threads(2)``) on a music-l
 the restoring process's VmHWM (/proc/self/status, the Python/torch runtime and the model
 included); ``frames_held`` is what :func:`a2sb.stream.restore.restore_stream` reports (the most
 ``[C, N]`` columns per audio channel held at once), the estimate is the CLI's (a2sb.memory,
-from :func:`a2sb.memory.streaming_frames` ``= steps * (3 w + 2 b h)``). The network's one-time
+from :func:`a2sb.memory.streaming_frames` ``= steps * (3 w + 2 b h)`` frames, resident
+``x STREAM_BLOCK_SLACK``). The network's one-time
 memory calibration is run (and timed) first, so that no case pays for it.
 
 Parts (``--part``, each alone or several; results merged into ``--out``, JSON, and each case
@@ -35,7 +36,7 @@ appended to ``<out>.cases.jsonl`` as soon as it ends):
     python benchmarks/bench_streaming.py --part rss-length --minutes 60 --in-memory-minutes \\
         --work /tmp/bs --out /tmp/s.json     # --work keeps the inputs (and each case's stderr)
 
-Recorded 2026-12-07 (commit 3701242, 2 cores AMD EPYC, torch 2.13.0+cpu; the rss parts ran side
+Recorded 2026-12-07 (commit 3701242 unless said, 2 cores AMD EPYC, torch 2.13.0+cpu; the rss parts ran side
 by side with other work, so only the speed part's times are clean; peaks are VmHWM in MiB):
 
 * rss-length (narrow, 1 step, batch auto = 3 streaming / 6 in memory): streaming stereo 1 / 10 /
@@ -43,9 +44,16 @@ by side with other work, so only the speed part's times are clean; peaks are VmH
   1.54e9 B), frames held 1150 at every length; in memory mono 1 / 10 min: 1714.9 / 4414.3 MiB.
   The 60-min stereo file end to end: 5806 s wall on the shared machine (5147 CPU s), output
   158760000 samples per channel = the input's.
-* rss-steps (narrow, mono, 158 s, batch 1): 2 / 8 steps: 602.4 / 716.1 MiB, frames held 1278 /
-  4350 (512 per step; estimate 3 w + 2 b h = 1024), RSS growth 19.9 MB per step (1617 columns of
-  12288 B). 32 steps not run (about 3400 window passes at batch 1: over an hour here).
+* rss-steps (narrow, mono, 158 s, batch 1; commit d0fd15b, buffers reusing one block each): 2 /
+  8 / 32 steps: 588.2 / 653.6 / 1115.6 MiB (the CLI's estimate, with STREAM_BLOCK_SLACK 1.5:
+  565.6 / 673.6 / 1105.6 MiB, -3.8 / +3.1 / -0.9 %), frames held 1278 / 4350 / 16638 (about 512
+  per step at the moment they are counted; bound 3 w + 2 b h = 1024); RSS growth 10.9 MiB per
+  step from 2 to 8 steps (930 columns of 12288 B), 19.3 MiB per step from 8 to 32 (1643 columns:
+  1.6 x the bound, the blocks' pages). 32 steps: 2265 s of restoration on the shared machine.
+  Before (commit 3701242, a new tensor per appended block): 602.4 / 716.1 MiB at 2 / 8 steps.
+  Paper-size model, 200 steps, batch 1: band 200 x 1024 x 1.5 x 12288 B = 3.52 GiB per audio
+  channel (3.76 GiB by the 1643 measured columns per step), plus 2.11 GiB of weights, the
+  runtime and the activations, whatever the length.
 * speed (bench-small, mono, 2 steps, batch auto = 3, nothing else running, 2 repeats
   alternating): s per step streaming / in memory: 10 s 10.20 / 10.14 (ratio 1.006 best, 1.02
   median), 60 s 68.46 / 68.00 (1.007 best, 0.993 median); peaks 1461 / 1464 MiB at 10 s,
@@ -495,21 +503,22 @@ def part_rss_steps(bench: Bench, args: argparse.Namespace) -> dict:
 
 def formula(summary: dict) -> list[str]:
     """The memory of the paper-size model at 200 steps from the measured per-step figures."""
-    from a2sb.memory import BASELINE_BYTES
+    from a2sb.memory import BASELINE_BYTES, STREAM_BLOCK_SLACK
 
     column = summary["bytes_per_frame"]
     weights = 565_544_851 * 4
+    slack = STREAM_BLOCK_SLACK
     lines = [
         f"bytes per frame held (one audio channel): C x N x 4 = 3 x 1024 x 4 = {column}",
         f"frames held per step (batch 1): reported {summary.get('held_frames_per_step')}, from "
-        f"the RSS growth {summary.get('rss_frames_per_step')}, estimate 3 w + 2 b h = "
-        f"{3 * WINDOW + 2 * HOP}",
+        f"the RSS growth {summary.get('rss_frames_per_step')}, bound 3 w + 2 b h = "
+        f"{3 * WINDOW + 2 * HOP}, resident x {slack} (the buffers' blocks grow by half)",
         "peak(steps, K channels, b) ~ runtime + weights + K x steps x (3 w + 2 b h) x "
-        f"{column} B + activations(b K), independent of the length",
+        f"{slack} x {column} B + activations(b K), independent of the length",
     ]
     for b in (1, 3):
         per_step = 3 * WINDOW + 2 * b * HOP
-        band = 200 * per_step * column
+        band = 200 * per_step * column * slack
         lines.append(
             f"paper model, 200 steps, batch {b}: band {band / 2**30:.2f} GiB per audio channel "
             f"(mono {(BASELINE_BYTES + weights + band) / 2**30:.2f} GiB, stereo "
@@ -517,10 +526,10 @@ def formula(summary: dict) -> list[str]:
             f"{BASELINE_BYTES / MIB:.0f} MiB and weights {weights / 2**30:.2f} GiB, "
             "plus the activations of b K windows)"
         )
-    if summary.get("held_frames_per_step"):
-        band = 200 * summary["held_frames_per_step"] * column
-        lines.append(f"  with the measured {summary['held_frames_per_step']} frames per step "
-                     f"(batch 1): {band / 2**30:.2f} GiB per audio channel")  # fmt: skip
+    if summary.get("rss_frames_per_step"):
+        band = 200 * summary["rss_frames_per_step"] * column
+        lines.append(f"  with the measured RSS growth of {summary['rss_frames_per_step']} columns "
+                     f"per step (batch 1): {band / 2**30:.2f} GiB per audio channel")  # fmt: skip
     return lines
 
 

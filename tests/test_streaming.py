@@ -183,6 +183,13 @@ def test_frame_buffer_reuses_its_block_when_moving_and_growing():
         buf.append(torch.zeros(3, 3, 1))
 
 
+def test_memory_estimate_counts_the_blocks_slack():
+    from a2sb.memory import STREAM_BLOCK_SLACK
+    from a2sb.stream.buffer import GROWTH
+
+    assert STREAM_BLOCK_SLACK == GROWTH
+
+
 def test_accumulator_means_match_a_whole_sum():
     gen = torch.Generator().manual_seed(1)
     acc, w, hop = Accumulator(5), 16, 6
