@@ -5,7 +5,8 @@ with ``a/b.flac``); reference MIDI files, for MIDI-F1, by the same relative path
 or ``.midi``. Both signals are downmixed to mono for LSD, SiSpec, ViSQOL and MIDI-F1; the stereo
 metrics (:data:`STEREO_METRICS`, :mod:`metrics.stereo`) read the two channels, over the region
 set by :attr:`EvalOptions.cutoff_hz` (bandwidth extension) or the gap list
-``<gaps_dir>/<item>.gaps.json`` (inpainting), else the whole signal. The estimate is resampled
+``<gaps_dir>/<item>.gaps.json`` (inpainting), else the whole signal; the per-channel LSD and
+SiSpec (:data:`CHANNEL_METRICS`, ``lsd_left`` ...) score each channel over the whole signal. The estimate is resampled
 to the evaluation rate (the reference's, unless given) by :func:`a2sb.io.audio.resample`
 (soxr "HQ"), and both are trimmed to the shorter length; each such step is recorded in the
 row's ``notes``. A failure (missing estimate, unreadable file, NaN or Inf samples, a metric that
@@ -46,8 +47,16 @@ from .stft import magnitude_stft
 #: ``width_est`` are the side/mid ratios in dB (no better direction).
 STEREO_METRICS = ("icc_err", "ild_err", "width_err", "width_ref", "width_est")
 
+#: LSD and SiSpec of one channel of a stereo pair (no downmix): name -> (metric, channel index).
+CHANNEL_METRICS = {
+    "lsd_left": ("lsd", 0),
+    "lsd_right": ("lsd", 1),
+    "sispec_left": ("sispec", 0),
+    "sispec_right": ("sispec", 1),
+}
+
 #: Metric names, in the order rows are written.
-METRICS = ("lsd", "sispec", "visqol", "midi_f1", *STEREO_METRICS)
+METRICS = ("lsd", "sispec", "visqol", "midi_f1", *STEREO_METRICS, *CHANNEL_METRICS)
 
 #: Columns of per_item.csv after the ``--tag`` columns.
 COLUMNS = (
@@ -260,14 +269,29 @@ def evaluate_item(pair: Pair, options: EvalOptions) -> list[dict[str, Any]]:
     # the stereo metrics share one computation on the two channels, and its notes (no downmix)
     stereo: dict[str, Any] = {"notes": list(conform_notes)}
 
+    pair2: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    def stereo_pair() -> tuple[np.ndarray, np.ndarray]:
+        """Both signals [T, 2] at ``rate``, same length (raises on a mono one)."""
+        if "pair" not in pair2:
+            ref2 = check_stereo(ref_raw, "reference")
+            est2 = check_stereo(est_raw, "estimate")
+            pair2["pair"] = conform_pair(ref2, ref_rate, est2, est_rate, rate)[:2]
+        return pair2["pair"]
+
+    def channel_spectrum(which: str, channel: int) -> np.ndarray:
+        key = f"{which}{channel}"
+        if key not in spectra:
+            x = stereo_pair()[0 if which == "ref" else 1][:, channel]
+            spectra[key] = magnitude_stft(np.ascontiguousarray(x), rate)
+        return spectra[key]
+
     def stereo_of_item() -> StereoMeasures:
         if "result" not in stereo:
             try:
                 region, note = _stereo_region(pair, options, rate)
                 stereo["notes"].append(note)
-                ref2 = check_stereo(ref_raw, "reference")
-                est2 = check_stereo(est_raw, "estimate")
-                ref2, est2, _ = conform_pair(ref2, ref_rate, est2, est_rate, rate)
+                ref2, est2 = stereo_pair()
                 for what, x in (("reference", ref2), ("estimate", est2)):
                     if not np.any(x):
                         stereo["notes"].append(f"{what} is silent")
@@ -277,6 +301,12 @@ def evaluate_item(pair: Pair, options: EvalOptions) -> list[dict[str, Any]]:
         if isinstance(stereo["result"], Exception):
             raise stereo["result"]
         return stereo["result"]
+
+    def notes_of_metric(metric: str) -> list[str]:
+        """The downmixed signals' notes, the stereo region's, or (per channel) the conforming's."""
+        if metric in STEREO_METRICS:
+            return stereo["notes"]
+        return list(conform_notes) if metric in CHANNEL_METRICS else notes
 
     rows = []
     for metric in options.metrics:
@@ -304,6 +334,10 @@ def evaluate_item(pair: Pair, options: EvalOptions) -> list[dict[str, Any]]:
                 value = midi_f1(est, rate, pair.midi)
             elif metric in STEREO_METRICS:
                 value = getattr(stereo_of_item(), metric)
+            elif metric in CHANNEL_METRICS:
+                base, ch = CHANNEL_METRICS[metric]
+                score = lsd_from_spectra if base == "lsd" else sispec_from_spectra
+                value = score(channel_spectrum("ref", ch), channel_spectrum("est", ch))
             else:
                 raise MetricsError(f"unknown metric {metric!r}")
         except MetricUndefined as exc:
@@ -318,7 +352,7 @@ def evaluate_item(pair: Pair, options: EvalOptions) -> list[dict[str, Any]]:
                 value="" if value is None else repr(float(value)),
                 status=status,
                 error=error,
-                notes="; ".join(stereo["notes"] if metric in STEREO_METRICS else notes),
+                notes="; ".join(notes_of_metric(metric)),
                 seconds=f"{time.perf_counter() - started:.3f}",
                 sample_rate=rate,
                 duration_s=f"{n / rate:.3f}",

@@ -25,12 +25,19 @@ BASELINES = config.get("baselines", {})
 MAESTRO = config["train"]["maestro"]
 ABLATION = config["train"]["ablation_2ch"]
 VOCODER = "vocoder"
+STEREO = config["stereo"]
+# The stereo test set (stereo.smk) goes through the same degrade/restore/evaluate rules
+STEREO_SETS = ["Stereo"] if STEREO["enabled"] else []
+if STEREO["enabled"] and not set(STEREO["sources"]) <= set(DATASETS):
+    raise ValueError(
+        f"stereo.sources {STEREO['sources']}: each must be a test set of data.evaluate_on {DATASETS}"
+    )
 
 
 wildcard_constraints:
     profile=re.escape(PROFILE),
     task="|".join(TASKS),
-    dataset="|".join(DATASETS),
+    dataset="|".join(DATASETS + STEREO_SETS),
     setting=r"[0-9.]+(kHz|ms)",
     n="[124]",
 
@@ -95,6 +102,8 @@ def scored_methods(task, dataset):
 
 
 def metrics_of(dataset):
+    if dataset in STEREO_SETS:
+        return STEREO["metrics"]
     ev = config["evaluate"]
     return ev["maestro_metrics"] if dataset == "Maestro" else ev["metrics"]
 
@@ -218,10 +227,46 @@ def table_targets():
     return [f"results/{PROFILE}/tables/{t}.{ext}" for t in tables for ext in ("csv", "md", "tex")]
 
 
+def stereo_methods(task):
+    """The methods restored on the stereo set: every method of the tables that runs (all restore
+    [C, L]: the classical and learned ones per channel, A2SB in its default stereo mode) but
+    only the A2SB row without partitioning."""
+    return list(config["evaluate"]["classical"][task]) + learned_methods(task) + [FIRST_A2SB]
+
+
+def stereo_not_run():
+    """Method -> why it has no row in the stereo table (every method restores [C, L])."""
+    why = {m: r for m, r in not_run_reasons().items() if m in METHODS}
+    for n in PARTITIONS:
+        name = a2sb_method(n).name
+        if name != FIRST_A2SB:
+            why[name] = f"only {METHODS[FIRST_A2SB].label} runs on the stereo set (CPU budget)"
+    return why
+
+
+def stereo_licence():
+    """The licence column of the stereo set's items.csv: its sources' licence."""
+    sets = ", ".join(STEREO["sources"])
+    if config["data"]["source"] == "corpus":
+        from a2sb.data.corpus.build import LICENCE
+
+        return f"derived from test sets {sets} of the corpus: {LICENCE}"
+    return f"derived from test sets {sets}: their licences (tables/licences.md)"
+
+
+def stereo_targets():
+    if not STEREO["enabled"]:
+        return []
+    return [f"results/{PROFILE}/tables/stereo.{ext}" for ext in ("csv", "md", "tex")] + [
+        f"results/{PROFILE}/figures/fig_stereo_coherence.{ext}" for ext in ("png", "pdf")
+    ]
+
+
 def final_targets():
     return (
         table_targets()
         + figure_targets()
+        + stereo_targets()
         + [
             f"results/{PROFILE}/tables/runtime.md",
             f"results/{PROFILE}/metrics/summary.json",

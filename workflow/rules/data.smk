@@ -128,6 +128,8 @@ rule test_set:
         manifest=lambda w: test_set_source(w.dataset)["manifest"],
     output:
         directory("results/{profile}/testsets/{dataset}"),
+    wildcard_constraints:
+        dataset="|".join(DATASETS),  # the stereo set has its own rule (stereo.smk)
     params:
         n_items=lambda w: test_set_source(w.dataset)["items"],
         midi=lambda w: test_set_source(w.dataset)["midi"],

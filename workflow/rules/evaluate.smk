@@ -21,10 +21,21 @@ rule degrade:
         "rm -rf {output}.tmp && ({params.loop}) > {log} 2>&1 && mv {output}.tmp {output}"
 
 
+def evaluate_inputs(w):
+    """Reference and estimate; for the stereo set also the degraded inputs (the gaps that set
+    the region of the stereo metrics)."""
+    out = {
+        "reference": f"results/{w.profile}/testsets/{w.dataset}",
+        "estimate": f"results/{w.profile}/restored/{w.method}/{w.dataset}/{w.task}",
+    }
+    if w.dataset in STEREO_SETS:
+        out["degraded"] = f"results/{w.profile}/degraded/{w.dataset}/{w.task}"
+    return out
+
+
 rule evaluate:
     input:
-        reference="results/{profile}/testsets/{dataset}",
-        estimate="results/{profile}/restored/{method}/{dataset}/{task}",
+        unpack(evaluate_inputs),
     output:
         "results/{profile}/metrics/per_item/{method}/{dataset}/{task}.csv",
     params:
@@ -32,6 +43,9 @@ rule evaluate:
         metrics=lambda w: ",".join(metrics_of(w.dataset)),
         midi=lambda w, input: (
             f"--midi {input.reference}/midi" if "midi_f1" in metrics_of(w.dataset) else ""
+        ),
+        region=lambda w, input: (
+            f"--stereo-region {input.degraded}" if "degraded" in input.keys() else ""
         ),
     threads: 1
     resources:
@@ -44,7 +58,7 @@ rule evaluate:
     shell:
         "{PY} workflow/scripts/evaluate_group.py --reference {input.reference}/audio "
         "--estimate {input.estimate} --settings {params.settings} --metrics {params.metrics} "
-        "{params.midi} --tag task={wildcards.task} --tag dataset={wildcards.dataset} "
+        "{params.midi} {params.region} --tag task={wildcards.task} --tag dataset={wildcards.dataset} "
         "--tag method={wildcards.method} --out {output} > {log} 2>&1"
 
 

@@ -362,6 +362,7 @@ rule runtime_table:
     input:
         table_targets(),
         figure_targets(),
+        stereo_targets(),  # its benchmarks are in the runtime table too
     output:
         report(
             multiext("results/{profile}/tables/runtime", ".csv", ".md"),
