@@ -206,6 +206,7 @@ def write_outputs(work: Path, done: dict, provenance: dict) -> None:
     order = sorted(done, key=lambda k: k if isinstance(k, int) else -1)
     rows = [r for key in order for r in done[key]]
     table = pd.DataFrame(rows)
+    table["step"] = table["step"].astype("Int64")  # the reference rows have none
     write_text(work / "learning_curve.csv", table.to_csv(index=False, float_format="%.4f"))
     write_text(work / "provenance.json", json.dumps(provenance, indent=2, sort_keys=True) + "\n")
     plot(table, work / "learning_curve.png")
