@@ -32,7 +32,7 @@ def _ordinary_mode() -> int:
     return 0o666 & ~mask
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
     """Make a rename in ``folder`` durable (not possible on every platform)."""
     try:
         fd = os.open(folder, os.O_RDONLY)
@@ -76,7 +76,7 @@ def atomic_write(path: PathLike, write: Callable[[Path], None], *, suffix: str =
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
     return path
 
 
@@ -118,7 +118,7 @@ def atomic_dir(path: PathLike) -> Iterator[Path]:
     if path.exists():
         shutil.rmtree(path)
     os.replace(tmp, path)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
 def check_not_inputs(outputs: Iterable[PathLike], inputs: Iterable[PathLike]) -> None:

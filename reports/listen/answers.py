@@ -25,22 +25,10 @@ import threading
 from pathlib import Path
 
 from a2sb.errors import InputError
+from a2sb.io.atomic import fsync_dir
 
 VERSION = 1
 FIELDS = ("rater", "scale", "session", "stimuli_sha", "k", "n", "excerpt", "repeat", "ratings")
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _check(record: object, where: str) -> dict:
@@ -105,7 +93,7 @@ class AnswerLog:
             os.close(self.fd)
             raise InputError(f"{self.path}: in use by another listening-test server") from None
         if new:
-            _fsync_dir(self.path.parent)
+            fsync_dir(self.path.parent)
         self.lock = threading.Lock()
         try:
             self.cut = self._cut_torn_tail()
