@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import math
 from collections.abc import Sequence
 from pathlib import Path
 
 from a2sb.errors import A2SBError, InputError, report_error
 from a2sb.io.atomic import check_not_inputs, check_output_path, write_text
+from metrics.evaluate import rows_to_csv
 
 from . import screen, server, trials
 from .answers import AnswerLog, read
@@ -95,14 +94,6 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _csv(columns: list[str], rows: list[dict]) -> str:
-    text = io.StringIO()
-    writer = csv.DictWriter(text, columns, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return text.getvalue()
-
-
 def _fmt(x: float) -> str:
     return "-" if math.isnan(x) else f"± {x:.2f}"
 
@@ -137,7 +128,7 @@ def _export(args: argparse.Namespace) -> int:
     out = check_output_path(args.out)
     report_path = check_output_path(args.report or out.with_suffix(".screening.md"))
     check_not_inputs([out, report_path], [args.answers, stimuli_csv])
-    write_text(out, _csv(screen.COLUMNS, rows))
+    write_text(out, rows_to_csv(rows, screen.COLUMNS))
     write_text(report_path, report)
     print(f"{out}: {len(rows)} ratings of {len(raters)} raters kept; report: {report_path}")
     return 0

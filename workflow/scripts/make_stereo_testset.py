@@ -24,8 +24,6 @@ licence: the corpus's own, since every item is derived from it).
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import sys
 from pathlib import Path
 
@@ -35,6 +33,7 @@ from scipy.signal import fftconvolve
 from a2sb.io.atomic import atomic_dir, write_text
 from a2sb.io.audio import read_audio, write_audio
 from a2sb.io.provenance import file_sha256
+from metrics.evaluate import rows_to_csv
 
 DESIGNS = ("panned", "room", "centred")
 PAN = 0.6  # |p| of the two panned instruments (0: centre, 1: hard)
@@ -122,11 +121,7 @@ def make(
                          "source": ";".join(str(p) for p in used),
                          "source_sha256": ";".join(file_sha256(p) for p in used),
                          "seconds": round(len(mix) / rate, 3), "licence": licence})  # fmt: skip
-        text = io.StringIO()
-        w = csv.DictWriter(text, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
-        write_text(tmp / "items.csv", text.getvalue())
+        write_text(tmp / "items.csv", rows_to_csv(rows))
     return rows
 
 

@@ -15,8 +15,6 @@ length as :func:`metrics.evaluate.conform_pair` does for the per-item metrics. O
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import sys
 from pathlib import Path
 
@@ -33,7 +31,7 @@ def main() -> int:
     from a2sb.io.atomic import write_text
     from a2sb.tasks import Setting
     from metrics.audio import load_audio
-    from metrics.evaluate import conform_pair
+    from metrics.evaluate import conform_pair, rows_to_csv
     from metrics.stereo import check_stereo, stereo_measures
 
     cutoff = Setting.parse(args.setting).cutoff_hz
@@ -63,11 +61,7 @@ def main() -> int:
     except Exception as exc:  # one line naming the problem
         print(f"stereo_bands: error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
-    text = io.StringIO()
-    w = csv.DictWriter(text, fieldnames=fields)
-    w.writeheader()
-    w.writerows(rows)
-    write_text(args.out, text.getvalue())
+    write_text(args.out, rows_to_csv(rows, fields))
     print(f"wrote {len(rows)} rows to {args.out}")
     return 0
 
