@@ -57,6 +57,26 @@ class MaskConfig:
         return apply_mask(x0, mask, self.fill_std, noise, prior=self.fill_prior, rho=rho)
 
 
+#: Bandwidth extension (ours) regenerates the rows from this fraction of the stated cutoff up. A
+#: real low-pass leaves a transition just below its cutoff: the soxr resampling that degrades
+#: the test inputs (metrics.degradations.bandwidth_limit) attenuates 0.93-0.96 of the cutoff by
+#: 1.5-2.8 dB, 0.96-0.98 by 24-26 dB and 0.98-1 by 45-49 dB (4, 8 and 12 kHz, the validation
+#: split), an MP3 encoder's low-pass a few per cent too. The network learns from spectra masked
+#: at a sharp edge (eq. 8), and the context prior fits its level and slope to the rows just
+#: below the cutoff: read as known content, that transition made the default model's 4 kHz
+#: output 17 dB too dim in the generated band. Chosen on the validation split (issue 24:
+#: benchmarks/bench_learning_curve.py, 0.94 against 1, 0.97 and 0.9).
+LOWPASS_GUARD = 0.94
+
+
+def guarded_cutoff(cutoff_hz: float, guard: float = LOWPASS_GUARD) -> float:
+    """The frequency from which bandwidth extension regenerates, for an input low-passed at
+    ``cutoff_hz``: ``guard * cutoff_hz`` (:data:`LOWPASS_GUARD`)."""
+    if not 0 < guard <= 1:
+        raise ValueError(f"guard must lie in (0, 1], got {guard}")
+    return guard * cutoff_hz
+
+
 def bandwidth_mask(cfg: STFTConfig, n_frames: int, cutoff_hz: float) -> torch.Tensor:
     """Mask of the rows whose bin centre lies at or above ``cutoff_hz``. ``-> [N, W]`` float32."""
     nyquist = cfg.sample_rate / 2

@@ -26,7 +26,7 @@ import torch
 from .bridge import BridgeSchedule
 from .errors import CheckpointError, InputError
 from .io.audio import check_signal, resample
-from .masks import MaskConfig, bandwidth_mask, frames_touching, gap_mask
+from .masks import MaskConfig, bandwidth_mask, frames_touching, gap_mask, guarded_cutoff
 from .multidiffusion import WindowConfig
 from .noise import FILL, FrameNoise
 from .protocol import (
@@ -217,7 +217,8 @@ class Restorer:
         x_in = encode(signal, cfg, self.kind, power_eps)
         n_frames = x_in.shape[-1]
         if task == "bandwidth-extension":
-            mask = bandwidth_mask(cfg, n_frames, float(cutoff_hz))
+            edge = float(cutoff_hz) if official else guarded_cutoff(float(cutoff_hz))
+            mask = bandwidth_mask(cfg, n_frames, edge)
         elif official:
             mask = official_gap_mask(cfg, n_frames, gaps or [])
         else:

@@ -48,6 +48,10 @@ class Method:
     module: str | None = None  # the package that implements it
     needs_vocoder: bool = False  # restores through the shared mel vocoder
     partitions: int | None = None  # A2SB: t-range partitions of its bundle
+    # A2SB stereo candidates (issue 20): the row whose model they use, and the stereo mode they
+    # restore 2-channel input with (None: a2sb.stereo's default)
+    model_of: str | None = None
+    stereo_mode: str | None = None
 
     def does(self, task: Task | str) -> bool:
         return Task.parse(task) in self.tasks
@@ -90,6 +94,12 @@ METHODS: dict[str, Method] = {
         Method("a2sb_p2", Kind.A2SB, BOTH, "A2SB (2-partitioning)", "A2SB (2-partitioning)", partitions=2),
         Method("a2sb_p4", Kind.A2SB, BOTH, "A2SB (4-partitioning)", "A2SB (4-partitioning)", partitions=4),
         Method("a2sb_maestro", Kind.A2SB, BOTH, "A2SB, Maestro fine-tune (research use)"),
+        # the stereo modes the default (a2sb.stereo.DEFAULT_STEREO_MODE) is chosen against,
+        # restored with the no-partition model on the stereo set only
+        Method("a2sb_p1_independent", Kind.A2SB, BOTH, "A2SB (no partitioning), independent channels", model_of="a2sb_p1", stereo_mode="independent"),
+        Method("a2sb_p1_shared_noise", Kind.A2SB, BOTH, "A2SB (no partitioning), shared noise", model_of="a2sb_p1", stereo_mode="shared-noise"),
+        Method("a2sb_p1_mid_side", Kind.A2SB, BOTH, "A2SB (no partitioning), mid/side", model_of="a2sb_p1", stereo_mode="mid-side"),
+        Method("a2sb_p1_mid_side_shared", Kind.A2SB, BOTH, "A2SB (no partitioning), mid/side, shared noise", model_of="a2sb_p1", stereo_mode="mid-side-shared"),
         # the representation ablation of Figures 4-5: pre-trained models, no partitioning
         Method("a2sb_pretrain", Kind.A2SB, BWE, "A2SB pre-trained, 3 channels [|S|^0.25, cos, sin]"),
         Method("a2sb_ablation_2ch", Kind.A2SB, BWE, "A2SB pre-trained, 2 channels [Re S, Im S]"),
@@ -111,10 +121,15 @@ def names(*kinds: Kind) -> list[str]:
     return [m.name for m in METHODS.values() if not kinds or m.kind in kinds]
 
 
+def stereo_candidates() -> list[Method]:
+    """The A2SB stereo-mode rows (issue 20), in row order."""
+    return [m for m in METHODS.values() if m.stereo_mode is not None]
+
+
 def a2sb_method(partitions: int) -> Method:
     """The A2SB row of a ``partitions``-way t-range partitioning (1, 2 or 4)."""
     for m in METHODS.values():
-        if m.kind is Kind.A2SB and m.partitions == partitions:
+        if m.kind is Kind.A2SB and m.partitions == partitions and m.model_of is None:
             return m
     raise BaselineError(f"no A2SB row with {partitions} partitions")
 

@@ -24,8 +24,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from a2sb.stereo import DEFAULT_STEREO_MODE
 from a2sb.tasks import Setting, Task
-from baselines.registry import METHODS
+from baselines.registry import METHODS, stereo_candidates
 
 from ._io import provenance_caption, save_figure
 from .tables import write_table
@@ -94,8 +95,22 @@ def notes_of(summary: pd.DataFrame, not_run: dict[str, str], caption: str) -> li
         "LSD/SiSpec L and R: each channel scored alone; ICC/ILD/width errors: per third-octave "
         "band above the cutoff (bandwidth extension) or inside the gaps (inpainting), "
         "metrics.stereo.",
+        *mode_notes(set(summary["method"])),
         *(f"{label_of(m)}: not in this table: {why}" for m, why in not_run.items()),
         f"Provenance: {caption}",
+    ]
+
+
+def mode_notes(methods: set[str]) -> list[str]:
+    """Which stereo mode the A2SB rows restore in, when stereo-mode candidates are rows too."""
+    candidates = [m for m in stereo_candidates() if m.name in methods]
+    if not candidates:
+        return []
+    base = METHODS[candidates[0].model_of]
+    return [
+        f"{base.label} restores in a2sb.stereo's default mode ({DEFAULT_STEREO_MODE}); the rows "
+        f"{', '.join(m.label for m in candidates)} restore with the same model in the mode "
+        "they name (a2sb restore --stereo-mode)."
     ]
 
 

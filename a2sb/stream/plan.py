@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import torch
 
 from ..context_prior import EDGE_FRAMES, SPAN_FRAMES, TREND_FRAMES
-from ..masks import MaskConfig, frames_touching
+from ..masks import MaskConfig, frames_touching, guarded_cutoff
 from ..multidiffusion import WindowConfig, window_starts
 from ..representation import STFTConfig
 
@@ -71,7 +71,7 @@ class StreamPlan:
         if covered != n_frames:
             raise ValueError(f"{n_frames} frames: shorter than one window ({window.window_frames})")
         if cutoff_hz is not None:
-            row = stft.row_of_frequency(cutoff_hz)
+            row = stft.row_of_frequency(guarded_cutoff(cutoff_hz))
             runs: list[tuple[int, int]] = []
             needed = list(starts)
         else:

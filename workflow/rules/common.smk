@@ -10,8 +10,10 @@ from pathlib import Path
 from snakemake.utils import validate
 
 from a2sb.io.atomic import write_json
+from a2sb.stereo import DEFAULT_STEREO_MODE
 from a2sb.tasks import Setting, Task
 from baselines.registry import METHODS, Kind, a2sb_method, names
+from baselines.registry import stereo_candidates as registry_stereo_candidates
 
 validate(config, "../schemas/config.schema.yaml", set_default=True)
 
@@ -148,8 +150,9 @@ def all_manifests():
 
 
 def model_of(method):
-    """The partition bundle of an A2SB row (``a2sb_p2``, ``a2sb_maestro``)."""
-    return f"results/{PROFILE}/models/{method}.json"
+    """The partition bundle of an A2SB row (``a2sb_p2``, ``a2sb_maestro``; a stereo candidate's
+    is its model row's)."""
+    return f"results/{PROFILE}/models/{METHODS[method].model_of or method}.json"
 
 
 def per_item_files():
@@ -230,8 +233,23 @@ def table_targets():
 def stereo_methods(task):
     """The methods restored on the stereo set: every method of the tables that runs (all restore
     [C, L]: the classical and learned ones per channel, A2SB in its default stereo mode) but
-    only the A2SB row without partitioning."""
-    return list(config["evaluate"]["classical"][task]) + learned_methods(task) + [FIRST_A2SB]
+    only the A2SB row without partitioning, and its model in the other stereo modes (the
+    candidates of its default mode, config stereo.modes)."""
+    return (
+        list(config["evaluate"]["classical"][task])
+        + learned_methods(task)
+        + [FIRST_A2SB]
+        + stereo_candidates()
+    )
+
+
+def stereo_candidates():
+    """The stereo-mode rows of config stereo.modes other than the default mode (the A2SB row
+    itself restores in the default), when the no-partition model is trained."""
+    if FIRST_A2SB != "a2sb_p1":
+        return []
+    by_mode = {m.stereo_mode: m.name for m in registry_stereo_candidates()}
+    return [by_mode[mode] for mode in STEREO.get("modes", []) if mode != DEFAULT_STEREO_MODE]
 
 
 def stereo_not_run():

@@ -14,9 +14,10 @@ gaps. The model is loaded once (A2SB rows through :class:`a2sb.restoration.Resto
 through :func:`baselines.registry.load_restorer`). ``--method a2sb_start`` (kind ``a2sb-start``)
 writes, from an A2SB ``--checkpoint``, the point its sampler starts from decoded with no network
 (:func:`a2sb.restoration.starting_point`: ``X1`` of eq. 8 with the same ``--seed``), so the tables
-can show what the network adds. Everything is written into a temporary sibling folder that is
-renamed when all files are done (:func:`a2sb.io.atomic.atomic_dir`), so a killed job leaves no
-half-filled output. Progress (one line per file with its time) goes to stdout, which the rule
+can show what the network adds. A stereo candidate (``a2sb_p1_mid_side`` ...) restores 2-channel
+input in its registry ``stereo_mode``, the other A2SB rows in :mod:`a2sb.stereo`'s default.
+Everything is written into a temporary sibling folder that is renamed when all files are done
+(:func:`a2sb.io.atomic.atomic_dir`), so a killed job leaves no half-filled output. Progress (one line per file with its time) goes to stdout, which the rule
 sends to its log.
 
 ``--protocol official`` (A2SB methods only) restores as the official inference code does
@@ -59,12 +60,14 @@ def a2sb_restorer(args: argparse.Namespace) -> RestoreFn:
 
     model = Restorer.from_checkpoint(args.checkpoint)
     window = model.window(batch_size=args.batch_size)
+    stereo_mode = method(args.method).stereo_mode  # None: the default of 2-channel input
 
     def run(audio: np.ndarray, rate: int, setting: Setting, source: Path) -> tuple[np.ndarray, int]:
         d = degradation_of(setting, source)
         out = restore(audio, rate, task=d.task, cutoff_hz=d.cutoff_hz, gaps=list(d.gaps_s) or None,
                       checkpoint=model, steps=args.steps, seed=args.seed, window=window,
-                      name=str(source), protocol=args.protocol)  # fmt: skip
+                      name=str(source), protocol=args.protocol,
+                      stereo_mode=stereo_mode)  # fmt: skip
         return out, model.stft.sample_rate
 
     return run
