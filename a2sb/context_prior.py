@@ -28,6 +28,9 @@ whose left edge was already decaying (-3 dB per 50 ms into a rest before an onse
 gap's SiSpec gain over silence from -1.08 to +0.24 dB at 0.5 s and from -3.02 to -2.66 dB at 1 s,
 and cost 0.05, 0.12 and 0.22 dB of the mean gain (2.70, 2.64, 2.71 dB) at 0.3, 0.5 and 1 s.
 
+``fill_prior = "context-phase"`` is "context-trend" with the gap's phase channels starting from
+the extrapolation of :mod:`a2sb.phase_prior` instead of noise alone.
+
 It works on a non-negative magnitude array in compression ``rho`` (the factorized
 representation's ``|S|^rho`` channel) and never reads a masked value.
 """
@@ -37,7 +40,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-PRIORS = ("noise", "context", "context-trend")
+PRIORS = ("noise", "context", "context-trend", "context-phase")
+#: the priors whose gaps follow the edges' level trends ("context-phase": also a2sb.phase_prior)
+TREND_PRIORS = ("context-trend", "context-phase")
 TINY = 1e-6
 TREND_FRAMES = 8  # known frames per side whose level trend is extrapolated ("context-trend")
 TREND_DEADZONE_DB = 0.1  # dB/frame: slower decays, and every rise, count as flat

@@ -18,7 +18,8 @@ from typing import Any
 
 import torch
 
-from .context_prior import PRIORS, TREND_FRAMES, context_prior
+from .context_prior import PRIORS, TREND_FRAMES, TREND_PRIORS, context_prior
+from .phase_prior import gap_phase
 from .representation import STFTConfig
 
 
@@ -32,7 +33,8 @@ class MaskConfig:
     fill_std: float = 0.5
     min_true_sr: float = 32000.0  # files with a lower estimated true rate are skipped (footnote 4)
     apply_quality_mask: bool = True  # also mask the loss above a file's true bandwidth
-    # "noise": eq. 8; "context", "context-trend": a2sb.context_prior plus the noise
+    # "noise": eq. 8; "context", "context-trend": a2sb.context_prior plus the noise;
+    # "context-phase": also the gap's phase from a2sb.phase_prior
     fill_prior: str = "noise"
 
     def __post_init__(self) -> None:
@@ -172,13 +174,21 @@ def apply_mask(
     if prior == "noise":
         return x1
     mask = mask.to(x0.dtype).expand(known[..., 0, :, :].shape)
-    trend = TREND_FRAMES if prior == "context-trend" else 0
+    trend = TREND_FRAMES if prior in TREND_PRIORS else 0
+    phase = prior == "context-phase"
     if x0.shape[-3] == 3:
         x1[..., 0, :, :] += context_prior(known[..., 0, :, :], mask, trend=trend, rho=rho)
+        if phase:
+            cos, sin, _ = gap_phase(known[..., 1, :, :], known[..., 2, :, :], mask)
+            x1[..., 1, :, :] += cos
+            x1[..., 2, :, :] += sin
     elif x0.shape[-3] == 2:
         mag = torch.sqrt(known[..., 0, :, :] ** 2 + known[..., 1, :, :] ** 2).pow(rho)
         est = context_prior(mag, mask, trend=trend, rho=rho).pow(1.0 / rho)
         angle = torch.atan2(noise[..., 1, :, :], noise[..., 0, :, :])
+        if phase:
+            cos, sin, filled = gap_phase(known[..., 0, :, :], known[..., 1, :, :], mask)
+            angle = torch.where(filled > 0, torch.atan2(sin, cos), angle)
         x1[..., 0, :, :] += est * torch.cos(angle)
         x1[..., 1, :, :] += est * torch.sin(angle)
     else:

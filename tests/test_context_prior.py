@@ -101,7 +101,7 @@ def test_trend_prior_decays_at_most_the_bounded_rate():
 
 
 @pytest.mark.parametrize("channels", [3, 2])
-@pytest.mark.parametrize("prior", ["context", "context-trend"])
+@pytest.mark.parametrize("prior", ["context", "context-trend", "context-phase"])
 def test_apply_mask_never_reads_the_missing_region(channels, prior):
     gen = torch.Generator().manual_seed(0)
     x0 = torch.rand(4, channels, N, W, generator=gen)

@@ -69,6 +69,7 @@ def streamed(r: Restorer, audio: np.ndarray, blocks, **kwargs) -> np.ndarray:
         ("inpainting", 1, "noise", 4),
         ("inpainting", 2, "context-trend", 1),
         ("inpainting", 1, "context-trend", 4),
+        ("inpainting", 2, "context-phase", 1),
     ],
 )
 def test_streaming_equals_in_memory(task, channels, prior, partitions):

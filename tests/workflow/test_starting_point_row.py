@@ -114,3 +114,25 @@ def test_the_row_runs_where_the_a2sb_rows_start_from_a_prior() -> None:
     paper = dry_run("config/paper.yaml", "results/paper/tables/table2.md")
     assert "restore_start" not in paper and "a2sb_start/" not in paper
     assert "--not-run 'a2sb_start=the A2SB rows start from noise (masks.fill_prior: noise" in paper
+
+
+def test_restore_group_restores_a_stereo_candidate_in_its_mode(tmp_path: Path) -> None:
+    """``a2sb_p1_mid_side`` writes a2sb.restore(..., stereo_mode="mid-side") of the same model (to
+    float rounding: another process, thread count and batch), unlike the A2SB row's default."""
+    import a2sb
+
+    stereo = np.stack([music_like(2 * RATE, RATE, seed=s) for s in (3, 4)]).astype(np.float32)
+    degraded = np.stack([bandwidth_limit(c, RATE, 4000.0) for c in stereo])
+    write_audio(tmp_path / "degraded" / "4kHz" / "x.wav", degraded, RATE, subtype="FLOAT")
+    bundle = trend_bundle(tmp_path / "models")
+    got = {}
+    for name in ("a2sb_p1_mid_side", "a2sb_p1"):
+        res = group("--method", name, "--checkpoint", bundle, "--task", "bandwidth-extension",
+                    "--in-dir", tmp_path / "degraded", "--out-dir", tmp_path / name,
+                    "--settings", "4kHz", "--steps", 2, "--threads", 1)  # fmt: skip
+        assert res.returncode == 0, res.stderr[-2000:]
+        got[name] = read_audio(tmp_path / name / "4kHz" / "x.wav")[0]
+    want = a2sb.restore(degraded, RATE, task="bandwidth-extension", cutoff_hz=4000.0,
+                        checkpoint=bundle, steps=2, window=None, stereo_mode="mid-side")  # fmt: skip
+    assert np.abs(got["a2sb_p1_mid_side"] - want).max() < 1e-5
+    assert np.abs(got["a2sb_p1_mid_side"] - got["a2sb_p1"]).max() > 1e-3

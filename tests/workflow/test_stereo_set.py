@@ -183,3 +183,42 @@ def test_evaluate_group_stereo_region(tmp_path: Path) -> None:
     assert "above 4000 Hz" in rows["4kHz", "icc_err"]["notes"]
     assert "1 gap(s)" in rows["300ms", "icc_err"]["notes"]
     assert float(rows["300ms", "lsd_left"]["value"]) < 1e-6
+
+
+def test_stereo_mode_candidates_are_rows_with_a_note(tmp_path: Path) -> None:
+    """The no-partition model in the other stereo modes: rows after the A2SB row, and a note that
+    says which mode the A2SB row itself uses."""
+    from a2sb.stereo import DEFAULT_STEREO_MODE
+    from reports.stereo import mode_notes
+
+    frame = summary_frame()
+    extra = frame[frame["method"] == "a2sb_p1"].assign(method="a2sb_p1_mid_side")
+    table = build_table(pd.concat([frame, extra]))
+    labels = [i.split(" · ")[1] for i in table.index if i.startswith("300ms")]
+    assert labels == ["Burg AR, classical (ours)", "A2SB (no partitioning)",
+                      "A2SB (no partitioning), mid/side"]  # fmt: skip
+    (note,) = mode_notes({"a2sb_p1", "a2sb_p1_mid_side"})
+    assert f"default mode ({DEFAULT_STEREO_MODE})" in note and "mid/side" in note
+    assert mode_notes({"a2sb_p1", "sbr"}) == []
+
+
+def test_the_default_run_restores_the_stereo_set_in_every_candidate_mode() -> None:
+    """Default profile: one job per candidate mode other than the default and task, from the
+    no-partition model, each passing its registry stereo mode to a2sb.restore."""
+    from a2sb.stereo import DEFAULT_STEREO_MODE
+    from baselines.registry import stereo_candidates
+
+    res = subprocess.run([sys.executable, "-m", "snakemake", "results/default/tables/stereo.md",
+                          "-n", "--cores", "1", "-p", "--configfile", "config/config.yaml"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
+    wanted = [m for m in stereo_candidates() if m.stereo_mode != DEFAULT_STEREO_MODE]
+    assert len(wanted) == 3
+    for m in wanted:
+        for task in ("bandwidth_extension", "inpainting"):
+            assert f"results/default/restored/{m.name}/Stereo/{task}" in res.stdout
+            assert f"results/default/metrics/per_item/{m.name}/Stereo/{task}.csv" in res.stdout
+        assert (f"--method {m.name} --checkpoint results/default/models/a2sb_p1.json"
+                in res.stdout)  # fmt: skip
+    default = next(m for m in stereo_candidates() if m.stereo_mode == DEFAULT_STEREO_MODE)
+    assert f"restored/{default.name}/" not in res.stdout  # the A2SB row is that mode already
