@@ -44,7 +44,9 @@ def test_only_known_frames_are_read_and_borders_use_one_side():
     changed = x.clone()
     changed[:, 1:][mask.unsqueeze(1).expand_as(x[:, 1:]) > 0] = 5.0
     got = gap_phase(x[:, 1], x[:, 2], mask)
-    assert all(torch.equal(a, b) for a, b in zip(got, gap_phase(changed[:, 1], changed[:, 2], mask)))
+    assert all(
+        torch.equal(a, b) for a, b in zip(got, gap_phase(changed[:, 1], changed[:, 2], mask))
+    )
     assert torch.equal(got[2], mask)  # every gap had a usable side
     phase = torch.atan2(x[1, 2], x[1, 1]).double()
     advance = phase[:, 6] - phase[:, 5]
