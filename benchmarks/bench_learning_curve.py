@@ -26,17 +26,28 @@ sha256, seed) in ``WORK/provenance.json``. Progress goes to stdout, the training
 ``WORK/run/train.log``.
 
 Recorded 2026-12-07 (the default profile's pre-training config and corpus, 2 cores, torch
-2.13.0+cpu, about 2 s per training step alone; models trained with the code of 09e2b21, scored
-at 90e86ba; LSD / SiSpec means over 5 validation excerpts of 6 s):
+2.13.0+cpu, about 2 s per training step alone; models trained with the code of 09e2b21; LSD /
+SiSpec means over 5 validation excerpts of 6 s; figure and CSV in docs/learning_curve/):
 
 * degraded: 4 kHz 9.721 / 15.63, 12 kHz 7.249 / 21.61, 300 ms 0.942 / 13.21, 1000 ms 3.528 /
   6.89; SBR 2.364 / 16.04, 1.624 / 22.88; Burg 0.154 / 17.74, 0.937 / 8.66.
-* A2SB starting point (no network): 2.194 / 16.34, 1.293 / 22.55, 0.0733 / 15.70, 0.2478 / 8.848.
-* A2SB at 300 steps: 2.301 / 16.30, 1.312 / 22.50, 0.0729 / 15.68, 0.2465 / 8.871; at 600
-  steps: 2.696 / 16.24, 1.462 / 22.30, 0.0738 / 15.67, 0.2505 / 8.894; at 1200 steps (1255 s
-  of training from 600): 2.820 / 16.13, 1.550 / 22.19, 0.0751 / 15.44, 0.2574 / 8.718. With
-  training the output moves away from its starting point and gets worse on every measure by
-  1200 steps (bandwidth extension from 300 steps on): more compute does not close the gap here.
+* Scored at 90e86ba, bandwidth extension masked from the stated cutoff: A2SB starting point
+  2.194 / 16.34, 1.293 / 22.55, 0.0733 / 15.70, 0.2478 / 8.848; A2SB at 300 / 600 / 1200
+  steps, 4 kHz LSD 2.301 / 2.696 / 2.820, 12 kHz LSD 1.312 / 1.462 / 1.550: worse with
+  training, and behind SBR at 4 kHz. The cause: the test inputs are low-passed by a resampler
+  whose transition attenuates the last 4-7 % below the cutoff by 2-49 dB, which the network
+  (trained on spectra masked at a sharp edge) and the context prior read as known content; the
+  generated band came out 17 dB too dim (a2sb.masks.LOWPASS_GUARD).
+* Scored at 482b423, bandwidth extension regenerating from 0.94 x the cutoff: starting point
+  1.455 / 17.23, 1.058 / 24.12 (inpainting unchanged); A2SB at 300 steps 1.449 / 17.23,
+  1.035 / 24.16, 0.0729 / 15.68, 0.2465 / 8.871; at 600 steps 1.455 / 17.20, 0.978 / 24.08,
+  0.0738 / 15.67, 0.2505 / 8.894; at 1200 steps 1.479 / 17.06, 0.985 / 23.67, 0.0751 / 15.44,
+  0.2574 / 8.718. Bandwidth extension is now ahead of SBR by 0.9 (4 kHz) and 0.6 (12 kHz) LSD
+  at every step, but more training does not move A2SB away from its starting point for the
+  better: at 1200 steps SiSpec is below its 300-step value in every setting. Inpainting SiSpec stays behind Burg at
+  300 ms whatever the steps: restored with the reference's phase the 1200-step model's gaps
+  score 21.1 dB, with its own 15.4 dB, so the phase, not the magnitude, is what is missing
+  (a2sb.phase_prior).
 """
 
 from __future__ import annotations
@@ -284,7 +295,7 @@ def main() -> None:
     print(f"{len(items)} validation excerpts of {args.seconds:g} s", flush=True)
     path = args.work / "scores.jsonl"
     done = journal(path)
-    provenance = {"git": str(git_state(ROOT)), "config_hash": config_hash(cfg),
+    provenance = {"git": git_state(ROOT)._asdict(), "config_hash": config_hash(cfg),
                   "seed": args.seed, "sampling_steps": args.sampling_steps,
                   "batch_size": args.batch_size, "excerpt_s": args.seconds,
                   "items": [n for n, _ in items], "checkpoints": {},

@@ -39,11 +39,13 @@ appended to ``<out>.cases.jsonl`` as soon as it ends):
 Recorded 2026-12-07 (commit 3701242 unless said, 2 cores AMD EPYC, torch 2.13.0+cpu; the rss parts ran side
 by side with other work, so only the speed part's times are clean; peaks are VmHWM in MiB):
 
-* rss-length (narrow, 1 step, batch auto = 3 streaming / 6 in memory): streaming stereo 1 / 10 /
-  60 min: 1409.7 / 1433.6 / 1468.8 MiB (+4.2 % from 1 to 60 min; 1468.8 MiB = 1.43 GiB =
-  1.54e9 B), frames held 1150 at every length; in memory mono 1 / 10 min: 1714.9 / 4414.3 MiB.
-  The 60-min stereo file end to end: 5806 s wall on the shared machine (5147 CPU s), output
-  158760000 samples per channel = the input's.
+* rss-length (narrow, 1 step, batch auto = 3 streaming / 6 in memory; commit 86dae1b, buffers
+  reusing one block each): streaming stereo 1 / 60 min: 1373.0 / 1402.3 MiB (+2.1 % from 1 to
+  60 min; 1402.3 MiB = 1.37 GiB = 1.47e9 B), frames held 1150 at both lengths. The 60-min
+  stereo file end to end: 3989 s wall on a machine shared with a training run (4501 CPU s),
+  output 158760000 samples per channel = the input's. Before (commit 3701242, a new tensor per
+  appended block): 1409.7 / 1433.6 / 1468.8 MiB at 1 / 10 / 60 min (+4.2 %; 1.54e9 B), 5806 s
+  wall; in memory mono 1 / 10 min: 1714.9 / 4414.3 MiB.
 * rss-steps (narrow, mono, 158 s, batch 1; commit d0fd15b, buffers reusing one block each): 2 /
   8 / 32 steps: 588.2 / 653.6 / 1115.6 MiB (the CLI's estimate, with STREAM_BLOCK_SLACK 1.5:
   565.6 / 673.6 / 1105.6 MiB, -3.8 / +3.1 / -0.9 %), frames held 1278 / 4350 / 16638 (about 512

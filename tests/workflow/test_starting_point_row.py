@@ -97,7 +97,7 @@ def dry_run(configfile: str, *targets: str) -> str:
 
 
 def test_the_row_runs_where_the_a2sb_rows_start_from_a_prior() -> None:
-    """Default profile (fill_prior context-trend): one restore_start and one evaluate job per
+    """Default profile (fill_prior context-phase): one restore_start and one evaluate job per
     test set and task, from the no-partition model, into Tables 2-9. Paper profile (the paper's
     noise fill): no such job, and the tables are told why."""
     out = dry_run("config/config.yaml", "results/default/tables/table2.md")
