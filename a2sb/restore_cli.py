@@ -92,7 +92,8 @@ def register_cli(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--task", choices=TASKS, required=True, help="what to restore")
     p.add_argument(
         "--cutoff-hz",
-        help="bandwidth extension: known band ends here (Hz), or 'auto' to estimate it from the input",
+        help="bandwidth extension: known band ends here (Hz), or 'auto' to estimate it from the "
+        "input; regenerated from 0.94 x this (a2sb.masks.LOWPASS_GUARD; official protocol: from it)",
     )
     p.add_argument("--gaps", help="inpainting: gaps in seconds, e.g. 2.0-2.3,7.5-8.0")
     p.add_argument("--gap-every", type=float, help="inpainting: the paper's protocol, period in s")
