@@ -56,10 +56,15 @@ by side with other work, so only the speed part's times are clean; peaks are VmH
   Paper-size model, 200 steps, batch 1: band 200 x 1024 x 1.5 x 12288 B = 3.52 GiB per audio
   channel (3.76 GiB by the 1643 measured columns per step), plus 2.11 GiB of weights, the
   runtime and the activations, whatever the length.
-* speed (bench-small, mono, 2 steps, batch auto = 3, nothing else running, 2 repeats
-  alternating): s per step streaming / in memory: 10 s 10.20 / 10.14 (ratio 1.006 best, 1.02
-  median), 60 s 68.46 / 68.00 (1.007 best, 0.993 median); peaks 1461 / 1464 MiB at 10 s,
-  1491 / 1806 MiB at 60 s.
+* speed (bench-small, mono, 2 steps, batch auto = 3, nothing else running, repeats alternating;
+  commit 86dae1b, buffers reusing one block each): s per step streaming / in memory, 2 repeats:
+  10 s 10.24, 10.65 / 10.42, 10.59 (ratio 0.983 best, 0.994 median); 60 s 73.17, 70.15 / 66.74,
+  68.13 (1.051 best, 1.063 median); 3 more repeats at 60 s: 74.05, 71.90, 73.72 / 69.20, 73.06,
+  67.49 (1.065 best and median; per pair 1.070, 0.984, 1.092). Peaks at 60 s: 1464-1538 /
+  1791-1913 MiB. A cProfile of one 60-s run of each path: the same 28 network calls (2940
+  convolutions), 97 % of the streaming run inside them. Before (commit 3701242, a new tensor
+  per appended block): 10 s 10.20 / 10.14 (1.006 best, 1.02 median), 60 s 68.46 / 68.00 (1.007
+  best, 0.993 median); peaks 1461 / 1464 MiB at 10 s, 1491 / 1806 MiB at 60 s.
 * diff (narrow, 3 min stereo, 2 steps, seed 0, batch auto = 3 / 6): max abs difference
   2.4e-7 (the network's outputs differ by batch size), same length.
 """
