@@ -129,7 +129,7 @@ def stereo_candidates() -> list[Method]:
 def a2sb_method(partitions: int) -> Method:
     """The A2SB row of a ``partitions``-way t-range partitioning (1, 2 or 4)."""
     for m in METHODS.values():
-        if m.kind is Kind.A2SB and m.partitions == partitions and m.model_of is None:
+        if m.kind is Kind.A2SB and m.partitions == partitions:
             return m
     raise BaselineError(f"no A2SB row with {partitions} partitions")
 

@@ -51,3 +51,20 @@ def ci_local_run(tmp_path_factory):
     from tests.workflow.ci_run import run_ci_locally
 
     return run_ci_locally(tmp_path_factory.mktemp("ci_local"))
+
+
+def trend_checkpoint(path, stft, fill_prior: str = "context-trend"):
+    """A random 'tiny' model (torch seed 0) saved at ``path`` with the STFT ``stft`` and a
+    sidecar saying it was trained with the default profile's fill (fill_std 0.1, ``fill_prior``)."""
+    import torch
+
+    import a2sb
+    from a2sb.checkpoint import save_checkpoint
+    from a2sb.masks import MaskConfig
+
+    torch.manual_seed(0)
+    model = a2sb.build_model("tiny")
+    masks = MaskConfig(fill_std=0.1, fill_prior=fill_prior)
+    save_checkpoint(path, model, model.config.to_dict(), stft.to_dict(),
+                    extra={"mask_config": masks.to_dict(), "beta_max": 1.0})  # fmt: skip
+    return path

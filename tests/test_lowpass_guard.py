@@ -12,12 +12,12 @@ import torch
 
 import a2sb
 from a2sb import restoration
-from a2sb.checkpoint import save_checkpoint
-from a2sb.masks import LOWPASS_GUARD, MaskConfig, guarded_cutoff
+from a2sb.masks import LOWPASS_GUARD, guarded_cutoff
 from a2sb.protocol import Protocol
 from a2sb.restoration import Restorer, starting_point
 from a2sb.stream.plan import StreamPlan
 from metrics.degradations import bandwidth_limit
+from tests.conftest import trend_checkpoint
 
 STFT = a2sb.STFTConfig(
     sample_rate=44100, n_fft=1024, hop_length=512, win_length=1024, segment_frames=32
@@ -27,13 +27,7 @@ RATE = STFT.sample_rate
 
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory) -> Path:
-    torch.manual_seed(0)
-    model = a2sb.build_model("tiny")
-    path = tmp_path_factory.mktemp("ckpt") / "trend.safetensors"
-    masks = MaskConfig(fill_std=0.1, fill_prior="context-trend")
-    save_checkpoint(path, model, model.config.to_dict(), STFT.to_dict(),
-                    extra={"mask_config": masks.to_dict(), "beta_max": 1.0})  # fmt: skip
-    return path
+    return trend_checkpoint(tmp_path_factory.mktemp("ckpt") / "trend.safetensors", STFT)
 
 
 def white(seconds: float = 3.0) -> np.ndarray:

@@ -11,12 +11,10 @@ import torch
 
 import a2sb
 from a2sb import restoration
-from a2sb.checkpoint import save_checkpoint
-from a2sb.masks import MaskConfig
 from a2sb.network import A2SBUNet
 from a2sb.restoration import CROSSFADE_S, Restorer, starting_point
 from metrics.degradations import apply_gaps, bandwidth_limit
-from tests.conftest import music_like
+from tests.conftest import music_like, trend_checkpoint
 
 STFT = a2sb.STFTConfig(
     sample_rate=16000, n_fft=256, hop_length=128, win_length=256, segment_frames=64
@@ -29,13 +27,7 @@ GAP = (1.0, 1.3)
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory) -> Path:
     """A tiny model trained (as far as its sidecar says) with the default profile's fill."""
-    torch.manual_seed(0)
-    model = a2sb.build_model("tiny")
-    path = tmp_path_factory.mktemp("ckpt") / "trend.safetensors"
-    masks = MaskConfig(fill_std=0.1, fill_prior="context-trend")
-    save_checkpoint(path, model, model.config.to_dict(), STFT.to_dict(),
-                    extra={"mask_config": masks.to_dict(), "beta_max": 1.0})  # fmt: skip
-    return path
+    return trend_checkpoint(tmp_path_factory.mktemp("ckpt") / "trend.safetensors", STFT)
 
 
 @pytest.fixture

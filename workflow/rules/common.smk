@@ -245,11 +245,10 @@ def stereo_methods(task):
 
 def stereo_candidates():
     """The stereo-mode rows of config stereo.modes other than the default mode (the A2SB row
-    itself restores in the default), when the no-partition model is trained."""
-    if FIRST_A2SB != "a2sb_p1":
-        return []
-    by_mode = {m.stereo_mode: m.name for m in registry_stereo_candidates()}
-    return [by_mode[mode] for mode in STEREO.get("modes", []) if mode != DEFAULT_STEREO_MODE]
+    itself restores in the default) whose model is the stereo set's A2SB row's."""
+    by_mode = {m.stereo_mode: m.name for m in registry_stereo_candidates()
+               if m.model_of == FIRST_A2SB}  # fmt: skip
+    return [by_mode[m] for m in STEREO.get("modes", []) if m != DEFAULT_STEREO_MODE and m in by_mode]
 
 
 def stereo_not_run():
