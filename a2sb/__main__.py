@@ -1,7 +1,5 @@
 """``python -m a2sb`` (also what ``torchrun -m a2sb train`` runs)."""
 
-import sys
+from .cli import run
 
-from .cli import main
-
-sys.exit(main())
+run()

@@ -8,8 +8,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import NoReturn
 
+from .allocator import keep_freed_blocks
 from .errors import A2SBError, report_error
 
 #: the distribution's name in pyproject.toml (``[project] name``)
@@ -73,5 +75,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+#: sub-commands whose process keeps freed blocks in the C heap (:mod:`a2sb.allocator`)
+KEEP_FREED_COMMANDS = ("train",)
+
+
+def run_program(entry: Callable[[], int], argv: Sequence[str] | None = None) -> NoReturn:
+    """A command's process: for training, the C heap set up to keep freed blocks
+    (:mod:`a2sb.allocator`); then ``entry``'s exit status. ``argv``: the command line after
+    the program's name (``sys.argv[1:]``)."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] and argv[0] in KEEP_FREED_COMMANDS:
+        keep_freed_blocks()
+    sys.exit(entry())
+
+
+def run() -> NoReturn:
+    """The ``a2sb`` program (console script, ``python -m a2sb``)."""
+    run_program(main)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

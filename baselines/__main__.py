@@ -1,7 +1,5 @@
 """``python -m baselines``: see :mod:`baselines.cli`."""
 
-import sys
+from .cli import run
 
-from .cli import main
-
-sys.exit(main())
+run()

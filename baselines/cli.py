@@ -26,10 +26,11 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 
-from a2sb.cli import add_version
+from a2sb.cli import add_version, run_program
 from a2sb.errors import A2SBError, report_error
 from a2sb.io.audio import clipping_note, plan_outputs, read_audio, write_audio
 from a2sb.tasks import Task, parse_gaps
@@ -151,3 +152,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except A2SBError as exc:
         return report_error("baselines", exc)
+
+
+def run() -> NoReturn:
+    """``python -m baselines``: :func:`a2sb.cli.run_program` of :func:`main` (training keeps
+    freed blocks, :mod:`a2sb.allocator`)."""
+    run_program(main)

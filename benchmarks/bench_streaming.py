@@ -57,14 +57,19 @@ by side with other work, so only the speed part's times are clean; peaks are VmH
   channel (3.76 GiB by the 1643 measured columns per step), plus 2.11 GiB of weights, the
   runtime and the activations, whatever the length.
 * speed (bench-small, mono, 2 steps, batch auto = 3, nothing else running, repeats alternating;
-  commit 86dae1b, buffers reusing one block each): s per step streaming / in memory, 2 repeats:
-  10 s 10.24, 10.65 / 10.42, 10.59 (ratio 0.983 best, 0.994 median); 60 s 73.17, 70.15 / 66.74,
-  68.13 (1.051 best, 1.063 median); 3 more repeats at 60 s: 74.05, 71.90, 73.72 / 69.20, 73.06,
-  67.49 (1.065 best and median; per pair 1.070, 0.984, 1.092). Peaks at 60 s: 1464-1538 /
-  1791-1913 MiB. A cProfile of one 60-s run of each path: the same 28 network calls (2940
-  convolutions), 97 % of the streaming run inside them. Before (commit 3701242, a new tensor
-  per appended block): 10 s 10.20 / 10.14 (1.006 best, 1.02 median), 60 s 68.46 / 68.00 (1.007
-  best, 0.993 median); peaks 1461 / 1464 MiB at 10 s, 1491 / 1806 MiB at 60 s.
+  commit 93aa0f2-to-be, 4 repeats): s per step streaming / in memory: 10 s 10.78, 11.72, 11.32,
+  13.12 / 10.86, 11.13, 10.97, 11.67 (ratio 0.993 best, 1.043 median); 60 s 76.42, 81.59, 75.35,
+  73.75 / 75.64, 81.17, 72.04, 81.53 (1.024 best, 0.968 median; per pair 1.010, 1.005, 1.046,
+  0.905). The job's seconds outside the network calls (median): 0.20 / 0.19 at 10 s, 0.99 /
+  1.42 at 60 s, so the streaming path adds nothing measurable; what varies is the network calls
+  themselves, the same calls in both paths (a cProfile of one 60-s run of each: the same 28
+  calls, 2940 convolutions). They vary because on this machine about 40 % of their CPU time is
+  the kernel faulting in fresh pages (54 million minor faults per 60-s run, glibc maps every
+  block over 32 MiB afresh): keeping freed blocks in the heap (a2sb.allocator, what training
+  does) made both paths 1.8 x faster and the ratio 1.001 at 60 s, but streaming a 60-minute
+  stereo file then peaked at 1731 MiB, 28 % above 1 minute (1354 MiB), so restoration does not.
+  Peaks at 60 s: 1469-1487 / 1792-1832 MiB. Earlier runs (commit 86dae1b, 2 + 3 repeats at
+  60 s): 1.051 and 1.065 best.
 * diff (narrow, 3 min stereo, 2 steps, seed 0, batch auto = 3 / 6): max abs difference
   2.4e-7 (the network's outputs differ by batch size), same length.
 """
@@ -135,6 +140,24 @@ def child(request: dict) -> dict:
 
         return wrapper
 
+    # seconds inside the network's calls (both paths pick the network through the router)
+    import a2sb.sampler as sampler
+
+    select = sampler.PartitionRouter.select
+    seen["network_s"] = 0.0
+
+    def timed_select(self, t):
+        net = select(self, t)
+
+        def call(*args):
+            start = time.perf_counter()
+            out = net(*args)
+            seen["network_s"] += time.perf_counter() - start
+            return out
+
+        return call
+
+    sampler.PartitionRouter.select = timed_select
     rc.restore_one = timed("job", rc.restore_one)
     rc.restore = timed("restore", rc.restore)  # the in-memory path
     rc.restore_file = timed("restore", rc.restore_file,
@@ -408,6 +431,9 @@ class Bench:
             "cli_s": round(result["cli_s"], 2), "cpu_s": round(result["cpu_s"], 1),
             "s_per_window": round(result["restore_s"] / calls, 3),
             "s_per_step": round(result["job_s"] / steps, 2),
+            # the job's seconds outside the network calls: reading, encoding, the sampler's own
+            # updates, decoding, writing
+            "outside_network_s": round(result["job_s"] - result["network_s"], 2),
             "output_frames": out_frames, "length_ok": out_frames == frames_in,
             "torch_threads": result.get("torch_threads"),
         })  # fmt: skip
@@ -552,8 +578,8 @@ def part_speed(bench: Bench, args: argparse.Namespace) -> dict:
                                 batch=args.speed_batch, in_memory=in_memory)  # fmt: skip
                 row["repeat"] = rep
                 rows.append(row)
-                show(rows[-1:], ["case", "batch", "s_per_step", "restore_s", "peak_mib",
-                                 "estimate_mib"])  # fmt: skip
+                show(rows[-1:], ["case", "batch", "s_per_step", "restore_s", "outside_network_s",
+                                 "peak_mib", "estimate_mib"])  # fmt: skip
     summary = {}
     for seconds in args.speed_seconds:
         per = {}
@@ -564,6 +590,8 @@ def part_speed(bench: Bench, args: argparse.Namespace) -> dict:
                 per[path] = {"s_per_step_min": min(r["s_per_step"] for r in got),
                              "s_per_step_median": statistics.median(r["s_per_step"] for r in got),
                              "peak_mib_max": max(r["peak_mib"] for r in got),
+                             "outside_network_s_median": statistics.median(
+                                 r["outside_network_s"] for r in got),
                              "batch": sorted({r["batch"] for r in got})}  # fmt: skip
         if len(per) == 2:
             ratio = per["streaming"]["s_per_step_min"] / per["in-memory"]["s_per_step_min"]

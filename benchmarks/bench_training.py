@@ -76,6 +76,9 @@ def _write_corpus(folder: Path, rate: int, n_files: int = 4, seconds: float = 8.
 
 def worker(args: argparse.Namespace) -> int:
     """Run one measurement in this process; print a JSON line."""
+    from a2sb.allocator import keep_freed_blocks
+
+    kept = keep_freed_blocks()  # what `a2sb train` does first (a2sb.cli.run_program)
     import torch
 
     from a2sb.training.config import load_config
@@ -126,6 +129,7 @@ def worker(args: argparse.Namespace) -> int:
         "peak_rss_mib": summary.get("peak_rss_mib"),
         "peak_cuda_mib": summary.get("peak_cuda_mib"),
         "torch_threads": torch.get_num_threads(),
+        "keeps_freed_blocks": kept,
         "wall_s": round(wall, 1),
         "device": summary.get("device"),
     }
