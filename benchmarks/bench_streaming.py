@@ -57,7 +57,7 @@ by side with other work, so only the speed part's times are clean; peaks are VmH
   channel (3.76 GiB by the 1643 measured columns per step), plus 2.11 GiB of weights, the
   runtime and the activations, whatever the length.
 * speed (bench-small, mono, 2 steps, batch auto = 3, nothing else running, repeats alternating;
-  commit 93aa0f2-to-be, 4 repeats): s per step streaming / in memory: 10 s 10.78, 11.72, 11.32,
+  commit 6c8c8b6, 4 repeats): s per step streaming / in memory: 10 s 10.78, 11.72, 11.32,
   13.12 / 10.86, 11.13, 10.97, 11.67 (ratio 0.993 best, 1.043 median); 60 s 76.42, 81.59, 75.35,
   73.75 / 75.64, 81.17, 72.04, 81.53 (1.024 best, 0.968 median; per pair 1.010, 1.005, 1.046,
   0.905). The job's seconds outside the network calls (median): 0.20 / 0.19 at 10 s, 0.99 /
