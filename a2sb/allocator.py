@@ -11,9 +11,9 @@ lies changes no number), in 21.9 against 27.8 s. One bench-small network call on
 the paper STFT: 2.8 against 5.2 s (3.9 s of it in the kernel, 1.8 million page faults).
 
 Only training sets it (``a2sb train``, ``python -m baselines train``, through
-:func:`a2sb.cli.run_program`), not restoration: a heap that keeps freed blocks grows in steps wherever a
-call's blocks no longer fit the holes earlier ones left, so resident memory stops following
-what is live. Measured with benchmarks/bench_streaming.py (narrow network, stereo, 1 step):
+:func:`a2sb.cli.run_program`), not restoration: a heap that keeps freed blocks grows in steps
+wherever a call's blocks no longer fit the holes earlier ones left, so resident memory stops
+following what is live. Measured with benchmarks/bench_streaming.py (narrow network, stereo, 1 step):
 streaming a 60-minute file peaked at 1731 MiB against 1354 MiB for 1 minute (+28 %; 1402 MiB
 without). ``A2SB_KEEP_FREED_MEMORY=0`` turns it off, and so does any ``MALLOC_*`` setting of
 the user's or a ``GLIBC_TUNABLES`` that names malloc.

@@ -31,8 +31,8 @@ PAGES = (128 << 20) // 4096
 needs_glibc = pytest.mark.skipif(allocator._glibc() is None, reason="glibc only")
 
 
-def faults(setup: str, env: dict[str, str] | None = None) -> int:
-    done = subprocess.run([sys.executable, "-c", PROBE.format(setup=setup)], env=env,
+def faults(setup: str) -> int:
+    done = subprocess.run([sys.executable, "-c", PROBE.format(setup=setup)],
                           capture_output=True, text=True, check=True)  # fmt: skip
     return int(done.stdout.split()[-1])
 
