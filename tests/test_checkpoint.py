@@ -185,9 +185,9 @@ def test_bundle_ranges_must_tile(tmp_path, tiny_model):
         load_partitions(tmp_path / "x.json")
 
 
-@settings(max_examples=50, deadline=None)
 # cuts on a 0.01 grid: every range is far wider than check_tiling's tolerance (1e-9), so
 # dropping one always leaves a gap (two float cuts 1e-16 apart made a range it may forget)
+@settings(max_examples=50, deadline=None)
 @given(st.lists(st.integers(1, 99), min_size=0, max_size=5, unique=True), st.data())
 def test_tiling_property(cuts, data):
     edges = [0.0, *(c / 100 for c in sorted(cuts)), 1.0]
