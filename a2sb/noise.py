@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 
@@ -20,6 +21,8 @@ import torch
 #: chunk with a fresh generator costs about what the same numbers cost from one generator)
 CHUNK_FRAMES = 8
 FILL = 0
+#: the key of the noise that :class:`MixedKey` slots share (no audio channel has it)
+SHARED_KEY = -1
 
 
 def posterior_draw(step: int) -> int:
@@ -38,18 +41,55 @@ def chunk_seed(seed: int, channel: int, draw: int, chunk: int) -> int:
     return int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "little") >> 1
 
 
+@dataclass(frozen=True)
+class MixedKey:
+    """A slot whose noise is ``sqrt(w) * n[shared] + sqrt(1 - w) * n[own]`` per frequency row.
+
+    ``weight``: ``w`` of each row (the last axis of ``lead``), in [0, 1]. Two slots with the same
+    ``shared`` key and weights ``w`` have noise correlated by ``w`` row by row, each still standard
+    normal (:mod:`a2sb.stereo` ``matched-coherence``); ``w = 1`` gives the shared numbers exactly.
+    """
+
+    own: int
+    shared: int
+    weight: tuple[float, ...]
+
+    def factors(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """``sqrt(w)`` and ``sqrt(1 - w)`` as ``[rows, 1]`` (broadcast over frames)."""
+        w = torch.tensor(self.weight, dtype=torch.float64).clamp(0.0, 1.0)
+        return (w.sqrt().float()[:, None], (1.0 - w).sqrt().float()[:, None])
+
+
+NoiseKey = int | MixedKey
+
+
 class FrameNoise:
     """Standard normal noise of shape ``[len(channels), *lead, frames]`` for a frame range.
 
     ``channels``: the key of each leading slot's noise, the audio channel index (slots that share
-    a key, :mod:`a2sb.stereo` ``shared-noise``, get the same numbers);
+    a key, :mod:`a2sb.stereo` ``shared-noise``, get the same numbers) or a :class:`MixedKey`
+    (noise shared in part, row by row);
     ``lead``: the shape of one frame, ``(C, N)`` for a representation.
     """
 
-    def __init__(self, seed: int, channels: Sequence[int], lead: tuple[int, ...]):
+    def __init__(self, seed: int, channels: Sequence[NoiseKey], lead: tuple[int, ...]):
         self.seed = int(seed)
-        self.channels = [int(k) for k in channels]
+        self.channels = [k if isinstance(k, MixedKey) else int(k) for k in channels]
         self.lead = tuple(lead)
+        self._factors: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+        for slot, key in enumerate(self.channels):
+            if isinstance(key, MixedKey):
+                if len(key.weight) != self.lead[-1]:
+                    raise ValueError(
+                        f"a mixed key of {len(key.weight)} row weights for {self.lead[-1]} rows"
+                    )
+                self._factors[slot] = key.factors()
+        # every keyed draw the slots need, each drawn once per chunk
+        self._keys: list[int] = []
+        for key in self.channels:
+            for k in (key.shared, key.own) if isinstance(key, MixedKey) else (key,):
+                if k not in self._keys:
+                    self._keys.append(k)
 
     def frames(self, draw: int, start: int, stop: int) -> torch.Tensor:
         """Noise of frames ``[start, stop)`` of draw ``draw``: ``[K, *lead, stop - start]``."""
@@ -59,10 +99,16 @@ class FrameNoise:
         first, last = start // CHUNK_FRAMES, -(-stop // CHUNK_FRAMES)
         for c in range(first, last):
             a, b = max(start, c * CHUNK_FRAMES), min(stop, (c + 1) * CHUNK_FRAMES)
-            for channel in dict.fromkeys(self.channels):  # a key shared by slots is drawn once
-                gen = torch.Generator().manual_seed(chunk_seed(self.seed, channel, draw, c))
+            parts = {}
+            for key in self._keys:
+                gen = torch.Generator().manual_seed(chunk_seed(self.seed, key, draw, c))
                 chunk = torch.randn((*self.lead, CHUNK_FRAMES), generator=gen)
-                part = chunk[..., a - c * CHUNK_FRAMES : b - c * CHUNK_FRAMES]
-                for slot in (i for i, k in enumerate(self.channels) if k == channel):
-                    out[slot, ..., a - start : b - start] = part
+                parts[key] = chunk[..., a - c * CHUNK_FRAMES : b - c * CHUNK_FRAMES]
+            for slot, key in enumerate(self.channels):
+                if isinstance(key, MixedKey):
+                    shared, own = self._factors[slot]
+                    value = shared * parts[key.shared] + own * parts[key.own]
+                else:
+                    value = parts[key]
+                out[slot, ..., a - start : b - start] = value
         return out

@@ -23,12 +23,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from .band_coherence import cross_spectrum, task_correlation
 from .bridge import BridgeSchedule
 from .errors import CheckpointError, InputError
 from .io.audio import check_signal, resample
 from .masks import MaskConfig, bandwidth_mask, frames_touching, gap_mask, guarded_cutoff
 from .multidiffusion import WindowConfig
-from .noise import FILL, FrameNoise
+from .noise import FILL, FrameNoise, NoiseKey
 from .protocol import (
     OFFICIAL_FILL_STD,
     OFFICIAL_POWER_EPS,
@@ -43,8 +44,8 @@ from .protocol import (
 )
 from .representation import STFTConfig, dc_row, decode, encode
 from .sampler import PartitionRouter, sample, windowed_eps_fn
-from .splice import splice_gaps
-from .stereo import ChannelLayout, StereoMode, StereoPlan
+from .splice import gap_spans, splice_gaps
+from .stereo import ChannelLayout, StereoMode, StereoPlan, needs_row_correlation
 
 TASKS = ("bandwidth-extension", "inpainting")
 DEFAULT_STEPS = 50
@@ -144,13 +145,14 @@ class Restorer:
         progress: bool,
         protocol: Protocol = Protocol.OURS,
         seed: int = 0,
-        channel: int = 0,
+        channel: NoiseKey = 0,
         splice: bool = True,
     ) -> np.ndarray:
         """Restore one channel ``[L]`` at the model rate; returns ``[L]`` (official: ``[hop * floor(L / hop)]``).
 
         Ours draws its noise from :class:`~a2sb.noise.FrameNoise` keyed by ``seed`` and
-        ``channel`` (what the streaming path draws too); the official protocol from ``generator``.
+        ``channel`` (an index or a :class:`~a2sb.noise.MixedKey`; what the streaming path draws
+        too); the official protocol from ``generator``.
         ``splice=False``: an inpainting's output is not spliced into ``wave`` (the caller does).
         """
         cfg = self.stft
@@ -178,7 +180,7 @@ class Restorer:
         cutoff_hz: float | None,
         gaps: Sequence[tuple[float, float]] | None,
         seed: int = 0,
-        channel: int = 0,
+        channel: NoiseKey = 0,
         splice: bool = True,
     ) -> np.ndarray:
         """The bridge's starting point of one channel ``[L]`` at the model rate, decoded: ``[L]``.
@@ -201,7 +203,7 @@ class Restorer:
         protocol: Protocol,
         generator: torch.Generator | None,
         seed: int,
-        channel: int,
+        channel: NoiseKey,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, FrameNoise | None]:
         """Encode one channel ``[L]`` and degrade it (eq. 8).
 
@@ -293,7 +295,7 @@ def splice_kept(
 ) -> np.ndarray:
     """Inpainting: ``kept`` ``[..., L]`` outside the gaps (seconds), ``restored`` inside them,
     equal-power cross-faded over :data:`CROSSFADE_S` just outside each edge; float32."""
-    spans = [(int(round(a * rate)), int(round(b * rate))) for a, b in gaps]
+    spans = gap_spans(gaps, rate)
     fade = round(CROSSFADE_S * rate)
     if restored.ndim == 1:
         return splice_gaps(kept, restored, spans, fade, side="outside").astype(np.float32)
@@ -442,7 +444,12 @@ def _check_inputs(
         )
     channels = resample(audio[None] if audio.ndim == 1 else audio, sample_rate, rate)
     cutoff = float(cutoff_hz) if task == "bandwidth-extension" else None
-    plan = StereoPlan.build(mode, ChannelLayout.of(channels))
+    layout = ChannelLayout.of(channels)
+    correlation = None
+    if needs_row_correlation(mode, layout):
+        spectrum = cross_spectrum(channels, gap_spans(gaps if task == "inpainting" else None, rate))
+        correlation = task_correlation(spectrum, restorer.stft, task, cutoff)
+    plan = StereoPlan.build(mode, layout, correlation)
     return _Checked(audio, channels, restorer, cutoff, steps, protocol, plan)
 
 
@@ -471,7 +478,7 @@ def restore(
     which downmixes to mono, returns ``[hop * floor(L / hop)]`` and reads ``steps`` as the
     official ``n``). ``steps`` defaults to 50 (ours) or 100 / 200 (official BWE / inpainting).
     ``stereo_mode`` (ours, 2 or more channels; :mod:`a2sb.stereo`): "independent",
-    "shared-noise", "mid-side", "mid-side-shared", or None / "auto": the default of 2-channel
+    "shared-noise", "mid-side", "mid-side-shared", "matched-coherence", or None / "auto": the default of 2-channel
     input (:data:`a2sb.stereo.DEFAULT_STEREO_MODE`), "independent" for more channels.
     """
     c = _check_inputs(audio, sample_rate, task, cutoff_hz, gaps, checkpoint, steps, device, name,

@@ -20,6 +20,11 @@ Side = Literal["inside", "outside"]
 Law = Literal["equal-power", "equal-gain"]
 
 
+def gap_spans(gaps: Sequence[tuple[float, float]] | None, rate: int) -> list[tuple[int, int]]:
+    """Gaps in seconds as sample spans ``[(start, stop), ...]`` at ``rate`` (rounded)."""
+    return [(int(round(a * rate)), int(round(b * rate))) for a, b in gaps or []]
+
+
 def fade_in(length: int, law: Law) -> tuple[np.ndarray, np.ndarray]:
     """Gains ``(kept, generated)`` over ``length`` samples, from kept to generated."""
     u = (np.arange(length) + 0.5) / max(length, 1)

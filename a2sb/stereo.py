@@ -25,7 +25,15 @@ before.
 - ``mid-side`` (2 channels): mid ``M = (L + R) / 2`` and side ``S = (L - R) / 2`` are restored
   (keys 0 and 1), then ``L = M + S``, ``R = M - S``; the degradation (the cutoff, the gaps)
   applies to M and S alike, as it does to L and R;
-- ``mid-side-shared`` (2 channels): mid/side with the same noise (key 0) for M and S.
+- ``mid-side-shared`` (2 channels): mid/side with the same noise (key 0) for M and S;
+- ``matched-coherence`` (2 channels): each channel restored with noise shared in part, row by
+  row (:class:`a2sb.noise.MixedKey`): the two channels' noise is correlated, in each frequency
+  row, as the channels themselves are in the known band next to it
+  (:func:`a2sb.band_coherence.row_correlation`: above a bandwidth extension's cutoff, the octave
+  below it; in an inpainting's gaps, the same third octave outside them). A near-mono band gets
+  (nearly) shared noise, a wide one (nearly) independent noise. It needs the input's cross
+  spectrum before sampling: the in-memory path measures it, :func:`a2sb.stream.restore.restore_file`
+  in its scan.
 
 The inpainting splice (the input's samples outside the gaps, :mod:`a2sb.splice`) is done on the
 output channels against the input channels, after the plan's inverse, so kept samples stay bit
@@ -41,6 +49,7 @@ from enum import StrEnum
 import numpy as np
 
 from .errors import InputError
+from .noise import SHARED_KEY, MixedKey, NoiseKey
 
 
 class StereoMode(StrEnum):
@@ -50,6 +59,7 @@ class StereoMode(StrEnum):
     SHARED_NOISE = "shared-noise"
     MID_SIDE = "mid-side"
     MID_SIDE_SHARED = "mid-side-shared"
+    MATCHED_COHERENCE = "matched-coherence"
 
     @property
     def mid_side(self) -> bool:
@@ -58,6 +68,11 @@ class StereoMode(StrEnum):
     @property
     def shared(self) -> bool:
         return self in (StereoMode.SHARED_NOISE, StereoMode.MID_SIDE_SHARED)
+
+    @property
+    def pairs_only(self) -> bool:
+        """The mode is defined for 2 channels only."""
+        return self.mid_side or self is StereoMode.MATCHED_COHERENCE
 
     @classmethod
     def parse(cls, value: StereoMode | str | None, channels: int) -> StereoMode:
@@ -70,7 +85,7 @@ class StereoMode(StrEnum):
         except ValueError:
             known = ", ".join(m.value for m in cls)
             raise InputError(f"unknown stereo mode {value!r} (known: auto, {known})") from None
-        if mode.mid_side and channels > 2:
+        if mode.pairs_only and channels > 2:
             raise InputError(f"stereo mode {mode.value} needs 2 channels, the input has {channels}")
         return mode
 
@@ -163,6 +178,13 @@ def scan_layout(blocks: Iterable[np.ndarray], channels: int) -> ChannelLayout:
     return scan.layout()
 
 
+def needs_row_correlation(mode: StereoMode | str | None, layout: ChannelLayout) -> bool:
+    """Whether :meth:`StereoPlan.build` needs the input's band correlation: ``matched-coherence``
+    with two channels to restore."""
+    parsed = StereoMode.parse(mode, layout.channels)
+    return parsed is StereoMode.MATCHED_COHERENCE and len(layout.restored) == 2
+
+
 @dataclass(frozen=True)
 class StereoPlan:
     """What the sampler restores (``voices`` ``[V]``, each with its noise ``keys``) from the input
@@ -170,18 +192,34 @@ class StereoPlan:
 
     mode: StereoMode
     layout: ChannelLayout
-    keys: tuple[int, ...]  # the noise key (a2sb.noise) of each voice
+    keys: tuple[NoiseKey, ...]  # the noise key (a2sb.noise) of each voice
     mid_side: bool  # the two voices are the mid and side of the two restored channels
 
     @classmethod
-    def build(cls, mode: StereoMode | str | None, layout: ChannelLayout) -> StereoPlan:
+    def build(
+        cls,
+        mode: StereoMode | str | None,
+        layout: ChannelLayout,
+        row_correlation: tuple[float, ...] | None = None,
+    ) -> StereoPlan:
+        """``row_correlation``: ``matched-coherence``'s noise correlation per representation row
+        (:func:`a2sb.band_coherence.row_correlation`), needed when that mode restores 2 channels."""
         mode = StereoMode.parse(mode, layout.channels)
         restored = layout.restored
         mid_side = mode.mid_side and len(restored) == 2
+        keys: tuple[NoiseKey, ...]
         if mode.shared:
             keys = (0,) * len(restored)
         elif mid_side:
             keys = (0, 1)
+        elif mode is StereoMode.MATCHED_COHERENCE and len(restored) == 2:
+            if row_correlation is None:
+                raise InputError(
+                    "stereo mode matched-coherence needs the input's band correlation "
+                    "(a2sb.band_coherence) before sampling"
+                )
+            weights = tuple(float(w) for w in row_correlation)
+            keys = tuple(MixedKey(k, SHARED_KEY, weights) for k in restored)
         else:
             keys = restored
         return cls(mode, layout, keys, mid_side)
@@ -223,5 +261,6 @@ __all__ = [
     "LayoutScan",
     "StereoMode",
     "StereoPlan",
+    "needs_row_correlation",
     "scan_layout",
 ]

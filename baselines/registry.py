@@ -100,6 +100,7 @@ METHODS: dict[str, Method] = {
         Method("a2sb_p1_shared_noise", Kind.A2SB, BOTH, "A2SB (no partitioning), shared noise", model_of="a2sb_p1", stereo_mode="shared-noise"),
         Method("a2sb_p1_mid_side", Kind.A2SB, BOTH, "A2SB (no partitioning), mid/side", model_of="a2sb_p1", stereo_mode="mid-side"),
         Method("a2sb_p1_mid_side_shared", Kind.A2SB, BOTH, "A2SB (no partitioning), mid/side, shared noise", model_of="a2sb_p1", stereo_mode="mid-side-shared"),
+        Method("a2sb_p1_matched_coherence", Kind.A2SB, BOTH, "A2SB (no partitioning), noise matched to the band coherence", model_of="a2sb_p1", stereo_mode="matched-coherence"),
         # the representation ablation of Figures 4-5: pre-trained models, no partitioning
         Method("a2sb_pretrain", Kind.A2SB, BWE, "A2SB pre-trained, 3 channels [|S|^0.25, cos, sin]"),
         Method("a2sb_ablation_2ch", Kind.A2SB, BWE, "A2SB pre-trained, 2 channels [Re S, Im S]"),

@@ -12,14 +12,16 @@ import soundfile as sf
 import torch
 
 import a2sb
+from a2sb.band_coherence import CrossSpectrumScan
 from a2sb.checkpoint import save_checkpoint
 from a2sb.cli import main as cli_main
 from a2sb.errors import InputError
 from a2sb.masks import MaskConfig
 from a2sb.multidiffusion import WindowConfig
-from a2sb.noise import FrameNoise
+from a2sb.noise import FrameNoise, MixedKey
 from a2sb.restoration import Restorer, restore
 from a2sb.sampler import PartitionRouter
+from a2sb.splice import gap_spans
 from a2sb.stereo import (
     DEFAULT_STEREO_MODE,
     ChannelLayout,
@@ -53,8 +55,15 @@ def task_args(task: str) -> dict:
 
 
 def streamed(r: Restorer, audio: np.ndarray, block: int, **kwargs) -> np.ndarray:
+    """``restore_stream`` over blocks of ``block`` samples; matched-coherence is given the cross
+    spectrum of the same blocks (what restore_file scans)."""
     out: list[np.ndarray] = []
     blocks = [audio[:, a : a + block] for a in range(0, audio.shape[-1], block)]
+    if kwargs.get("stereo_mode") == StereoMode.MATCHED_COHERENCE and audio.shape[0] == 2:
+        scan = CrossSpectrumScan(gap_spans(kwargs.get("gaps"), RATE))
+        for b in blocks:
+            scan.update(b)
+        kwargs["spectrum"] = scan.result()
     restore_stream(r, blocks, audio.shape[-1], audio.shape[0], emit=out.append, **kwargs)
     return np.concatenate(out, axis=-1)
 
@@ -83,12 +92,14 @@ def test_the_layout_finds_silent_equal_and_opposite_channels_in_any_blocks():
 def test_the_plan_round_trips_and_keys_its_noise(mode):
     rng = np.random.default_rng(0)
     audio = rng.normal(0, 0.3, (2, 500)).astype(np.float32)
-    plan = StereoPlan.build(mode, ChannelLayout.of(audio))
+    weights = (1.0, 0.0, 0.5, 1.0)  # matched-coherence: the noise correlation of 4 rows
+    plan = StereoPlan.build(mode, ChannelLayout.of(audio), weights)
     voices = plan.forward(audio)
     assert voices.shape == (2, 500) and voices.dtype == np.float32
     np.testing.assert_allclose(plan.inverse(voices), audio, atol=1e-7)
+    mixed = (MixedKey(0, -1, weights), MixedKey(1, -1, weights))
     expected = {"independent": (0, 1), "shared-noise": (0, 0), "mid-side": (0, 1),
-                "mid-side-shared": (0, 0)}  # fmt: skip
+                "mid-side-shared": (0, 0), "matched-coherence": mixed}  # fmt: skip
     assert plan.keys == expected[mode.value]
     if mode.mid_side:
         np.testing.assert_allclose(voices[1], (audio[0] - audio[1]) / 2, atol=1e-7)
@@ -96,6 +107,12 @@ def test_the_plan_round_trips_and_keys_its_noise(mode):
         assert np.array_equal(voices, audio)
     # slots that share a key draw the same numbers, and the numbers of a lone channel 0
     noise = FrameNoise(3, plan.keys, (3, 4)).frames(1, 5, 30)
+    if mode is StereoMode.MATCHED_COHERENCE:  # rows of weight 1 shared, of weight 0 not
+        same = [torch.equal(noise[0][:, r], noise[1][:, r]) for r in range(4)]
+        assert same == [True, False, False, True]
+        with pytest.raises(InputError, match="matched-coherence needs"):
+            StereoPlan.build(mode, ChannelLayout.of(audio))
+        return
     assert torch.equal(noise[0], noise[1]) == mode.shared
     assert torch.equal(noise[0], FrameNoise(3, [0], (3, 4)).frames(1, 5, 30)[0])
 
@@ -107,6 +124,8 @@ def test_modes_parse_with_a_default_for_two_channels():
     assert StereoMode.parse("shared-noise", 4) is StereoMode.SHARED_NOISE
     with pytest.raises(InputError, match="needs 2 channels"):
         StereoMode.parse("mid-side", 3)
+    with pytest.raises(InputError, match="needs 2 channels"):
+        StereoMode.parse("matched-coherence", 3)
     with pytest.raises(InputError, match="unknown stereo mode 'wide'"):
         StereoMode.parse("wide", 2)
 
@@ -117,7 +136,10 @@ def test_modes_parse_with_a_default_for_two_channels():
 @pytest.mark.parametrize(
     "task, mode",
     [("bandwidth-extension", m) for m in MODES]
-    + [("inpainting", StereoMode.SHARED_NOISE), ("inpainting", StereoMode.MID_SIDE)],
+    + [
+        ("inpainting", m)
+        for m in (StereoMode.SHARED_NOISE, StereoMode.MID_SIDE, StereoMode.MATCHED_COHERENCE)
+    ],  # fmt: skip
 )
 def test_identical_channels_come_back_identical_and_silent_ones_silent(micro, task, mode):
     x = music_like(RATE, RATE, seed=4).astype(np.float32)
@@ -174,6 +196,14 @@ def test_restore_file_scans_the_layout_and_the_cli_takes_the_mode(micro, tmp_pat
     assert result.channels == 2 and np.array_equal(data[:, 0], data[:, 1])
     mono = restore(x, RATE, checkpoint=micro, **common)
     assert np.abs(data[:, 0] - mono).max() <= 1e-5
+    # matched-coherence: the file's scan measures the band correlation the in-memory path does
+    wide = np.stack([x, music_like(2 * RATE, RATE, seed=9)]).astype(np.float32)
+    sf.write(src, wide.T, RATE, subtype="FLOAT")
+    matched = dict(common, stereo_mode="matched-coherence")
+    restore_file(micro, src, tmp_path / "matched.wav", block=3000, **matched)
+    data, _ = sf.read(tmp_path / "matched.wav", always_2d=True, dtype="float32")
+    expected = restore(wide, RATE, checkpoint=micro, **matched)
+    assert np.abs(data.T - expected).max() <= 1e-5
     # the CLI: the mode resolved in the JSON line; mid-side refused for 3 channels, in one line
     ckpt = tmp_path / "micro.safetensors"
     net = micro.router.partitions[0][0]

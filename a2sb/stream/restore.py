@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..band_coherence import CrossSpectrum, CrossSpectrumScan, task_correlation
 from ..errors import InputError
 from ..io.atomic import scratch_file
 from ..levels import NORMALIZE_PEAK_DBFS, soft_limit
@@ -32,10 +33,16 @@ from ..noise import FILL, FrameNoise
 from ..protocol import Protocol, sampling_times
 from ..representation import num_channels
 from ..restoration import CROSSFADE_S, TASKS, Restorer, check_gaps, restore_voices
-from ..splice import splice_weights
-from ..stereo import ChannelLayout, StereoMode, StereoPlan, scan_layout
+from ..splice import gap_spans, splice_weights
+from ..stereo import (
+    ChannelLayout,
+    LayoutScan,
+    StereoMode,
+    StereoPlan,
+    needs_row_correlation,
+)
 from .buffer import FrameBuffer
-from .files import READ_BLOCK, open_source, write_blocks
+from .files import READ_BLOCK, Source, open_source, write_blocks
 from .plan import StreamPlan
 from .stft import StreamDecoder, StreamEncoder
 from .wavefront import Wavefront
@@ -80,7 +87,7 @@ class _Pipeline:
         self.encoded = 0  # frames encoded
         self.inpainting = inpainting
         rate = cfg.sample_rate
-        self.spans = [(int(round(a * rate)), int(round(b * rate))) for a, b in gaps]
+        self.spans = gap_spans(gaps, rate)
         self.fade = round(CROSSFADE_S * rate)
         self.kept = FrameBuffer(0)  # inpainting: input samples not yet spliced
         self.samples_out = 0
@@ -196,6 +203,7 @@ def restore_stream(
     emit: Emit,
     stereo_mode: StereoMode | str | None = None,
     layout: ChannelLayout | None = None,
+    spectrum: CrossSpectrum | None = None,
 ) -> dict[str, int]:
     """Restore ``length`` samples of ``channels`` channels at the model's rate, given as
     ``blocks`` ``[K, n]`` in order, passing the output to ``emit`` block by block.
@@ -205,8 +213,10 @@ def restore_stream(
     silent and repeated channels of the whole input (:func:`a2sb.stereo.scan_layout` of the same
     blocks; :func:`restore_file` scans its file), which one pass cannot know: without it every
     channel is restored (:meth:`~a2sb.stereo.ChannelLayout.distinct`), so the output equals the
-    in-memory path's whenever no channel is silent or repeats another. Returns counts: the most
-    frames held at once (``frames_held``) and the windows run.
+    in-memory path's whenever no channel is silent or repeats another. ``spectrum``: the cross
+    spectrum of the whole input outside the gaps (:class:`a2sb.band_coherence.CrossSpectrumScan`
+    of the same blocks), which stereo mode ``matched-coherence`` needs before sampling.
+    Returns counts: the most frames held at once (``frames_held``) and the windows run.
     """
     window = window or restorer.window()
     inpainting = task == "inpainting"
@@ -224,8 +234,12 @@ def restore_stream(
         raise InputError(f"input: steps must be >= 1, got {steps}")
     if layout is not None and layout.channels != channels:
         raise InputError(f"input: a layout of {layout.channels} channels for {channels} channels")
+    layout = layout or ChannelLayout.distinct(channels)
     try:
-        stereo = StereoPlan.build(stereo_mode, layout or ChannelLayout.distinct(channels))
+        correlation = None
+        if spectrum is not None and needs_row_correlation(stereo_mode, layout):
+            correlation = task_correlation(spectrum, cfg, task, cutoff_hz)
+        stereo = StereoPlan.build(stereo_mode, layout, correlation)
     except InputError as exc:
         raise InputError(f"input: {exc}") from None
     n_frames = length // cfg.hop_length + 1
@@ -282,6 +296,26 @@ class FileResult:
     frames_held: int = 0
 
 
+def scan_input(
+    src: Source,
+    block: int,
+    stereo_mode: StereoMode | str | None,
+    gaps: Sequence[tuple[float, float]] | None,
+) -> tuple[ChannelLayout | None, CrossSpectrum | None]:
+    """One read of a multi-channel source before restoring: its channel layout and, when the
+    stereo mode needs it, its cross spectrum outside ``gaps`` (None, None for mono)."""
+    if src.channels < 2:
+        return None, None
+    layouts = LayoutScan(src.channels)
+    wanted = StereoMode.parse(stereo_mode, src.channels) is StereoMode.MATCHED_COHERENCE
+    spectra = CrossSpectrumScan(gap_spans(gaps, src.rate)) if wanted else None
+    for samples in src.blocks(block):
+        layouts.update(samples)
+        if spectra is not None:
+            spectra.update(samples)
+    return layouts.layout(), spectra.result() if spectra is not None else None
+
+
 def restore_file(
     restorer: Restorer,
     source: str | os.PathLike[str],
@@ -303,7 +337,9 @@ def restore_file(
     streaming: the input is read in blocks of ``block`` samples and never held whole.
 
     ``stereo_mode`` as in :func:`a2sb.restoration.restore`; a file of 2 or more channels is
-    first read through once for its silent and repeated channels (:func:`a2sb.stereo.scan_layout`).
+    first read through once for its silent and repeated channels (:class:`a2sb.stereo.LayoutScan`)
+    and, in mode ``matched-coherence``, its cross spectrum outside the gaps
+    (:class:`a2sb.band_coherence.CrossSpectrumScan`).
 
     ``level``: None (peaks kept), "limit" (:func:`a2sb.levels.soft_limit` block by block) or
     "normalize" (:func:`a2sb.levels.normalize_peak`: the output is first written to a hidden
@@ -317,7 +353,7 @@ def restore_file(
         StereoMode.parse(stereo_mode, src.channels)
     except InputError as exc:
         raise InputError(f"{source}: {exc}") from None
-    layout = scan_layout(src.blocks(block), src.channels) if src.channels > 1 else None
+    layout, spectrum = scan_input(src, block, stereo_mode, gaps if task == "inpainting" else None)
 
     def run(write: Callable[[np.ndarray], None]) -> None:
         def emit(out: np.ndarray) -> None:
@@ -334,7 +370,7 @@ def restore_file(
         info = restore_stream(restorer, src.blocks(block), src.length, src.channels, task=task,
                               cutoff_hz=cutoff_hz, gaps=gaps, steps=steps, seed=seed,
                               window=window, emit=emit, stereo_mode=stereo_mode,
-                              layout=layout)  # fmt: skip
+                              layout=layout, spectrum=spectrum)  # fmt: skip
         result.frames_held = info["frames_held"]
 
     if level != "normalize":

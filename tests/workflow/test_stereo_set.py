@@ -213,7 +213,7 @@ def test_the_default_run_restores_the_stereo_set_in_every_candidate_mode() -> No
                          cwd=ROOT, capture_output=True, text=True, timeout=300)  # fmt: skip
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
     wanted = [m for m in stereo_candidates() if m.stereo_mode != DEFAULT_STEREO_MODE]
-    assert len(wanted) == 3
+    assert len(wanted) == 4
     for m in wanted:
         for task in ("bandwidth_extension", "inpainting"):
             assert f"results/default/restored/{m.name}/Stereo/{task}" in res.stdout
