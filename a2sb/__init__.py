@@ -13,7 +13,7 @@ Public API::
                                 checkpoint=path, seed=0)    # restore()'s X1 (eq. 8), no network
     a2sb.restore_file(a2sb.Restorer.from_checkpoint(path), "in.wav", "out.wav",
                       task="inpainting", gaps=[(2.0, 2.3)], steps=50)  # streaming: any length
-    # 2-channel input: stereo_mode="shared-noise" by default (a2sb.stereo; README "Stereo")
+    # 2-channel input: stereo_mode="matched-coherence" by default (a2sb.stereo; README "Stereo")
 
 The names are imported on first use: ``import a2sb`` (and the torch-free :mod:`a2sb.io`,
 :mod:`a2sb.tasks`, :mod:`a2sb.errors` that :mod:`metrics` uses) does not load torch.

@@ -92,7 +92,7 @@ class StereoMode(StrEnum):
 
 #: The mode of 2-channel input when none is given (README "Stereo": chosen by
 #: benchmarks/bench_stereo.py).
-DEFAULT_STEREO_MODE = StereoMode.SHARED_NOISE
+DEFAULT_STEREO_MODE = StereoMode.MATCHED_COHERENCE
 
 
 @dataclass(frozen=True)

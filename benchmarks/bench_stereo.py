@@ -36,21 +36,23 @@ provenance (git state, checkpoint sha256, arguments) to ``--json``.
 the script runs, and its numbers say nothing about the modes (printed as such). The measurement
 needs a trained checkpoint, e.g. ``results/default/models/a2sb_p1.json`` of a pipeline run.
 
-Recorded (2-core machine shared with other jobs, 1 thread; the default profile's ``a2sb_p1``
-after 300 + 20 training steps; ``--steps 8``, seed 0, 3-s items; means over the items):
+Recorded (2-core machine busy with a pipeline run, 1 thread; the default profile's ``a2sb_p1``
+of a fresh run of 5869d7d, 300 + 20 training steps; ``--steps 8``, seed 0, 3-s items; means over
+the items; icc_err / ild_err dB / width_err dB):
 
-=================  ======================  ======================  ===========================
-mode               BWE 4 kHz icc/ild/width  300 ms icc/ild/width    real (2 items, 4 kHz)
-=================  ======================  ======================  ===========================
-independent        0.83 / 0.88 / 27.2      0.76 / 1.76 / 28.7      0.64 / 1.18 / 7.1
-shared-noise       0.14 / 0.70 / 8.9       0.06 / 1.25 / 8.0       0.29 / 1.14 / 13.0
-mid-side           0.33 / 1.02 / 19.3      0.30 / 2.57 / 15.7      0.20 / 1.85 / 2.2
-mid-side-shared    0.19 / 11.17 / 19.1     0.13 / 9.45 / 15.6      (not run)
-=================  ======================  ======================  ===========================
+=================  ==================  ==================  ==================  ==================
+mode               BWE 4 kHz           300 ms              real BWE 4 kHz      real 300 ms
+=================  ==================  ==================  ==================  ==================
+independent        0.83 / 1.06 / 27.2  0.54 / 1.80 / 23.2  0.66 / 1.05 / 6.4   0.56 / 2.67 / 5.9
+shared-noise       0.15 / 0.99 / 8.6   0.31 / 1.29 / 16.6  0.26 / 1.07 / 9.7   0.47 / 2.41 / 5.2
+mid-side           0.21 / 1.01 / 19.0  0.31 / 1.97 / 15.9  0.15 / 2.20 / 2.9   0.35 / 2.89 / 6.1
+mid-side-shared    0.16 / 8.71 / 18.9  0.28 / 1.80 / 15.9  0.10 / 6.42 / 3.1   0.36 / 3.19 / 6.4
+matched-coherence  0.11 / 0.94 / 3.0   0.33 / 1.30 / 17.1  0.29 / 1.17 / 2.2   0.48 / 2.37 / 5.3
+=================  ==================  ==================  ==================  ==================
 
-About 10-12 s per restoration in every mode (time relative to independent 0.89-1.07: noise).
-Real items: ``frontiers`` and ``machine_wars`` of Debian's ``asc-music`` 1.3-6 (GPL-2+),
-from 60 s.
+15-22 s per restoration in every mode (time relative to independent 0.80-1.52: the noise of the
+busy machine). Real items: ``frontiers``, ``machine_wars`` and ``time_to_strike`` of Debian's
+``asc-music`` 1.3-6 (GPL-2+), from 60 s. The README ("Stereo") has 12 kHz and 1000 ms too.
 """
 
 from __future__ import annotations

@@ -12,7 +12,6 @@ import soundfile as sf
 import torch
 
 import a2sb
-from a2sb.band_coherence import CrossSpectrumScan
 from a2sb.checkpoint import save_checkpoint
 from a2sb.cli import main as cli_main
 from a2sb.errors import InputError
@@ -21,7 +20,6 @@ from a2sb.multidiffusion import WindowConfig
 from a2sb.noise import FrameNoise, MixedKey
 from a2sb.restoration import Restorer, restore
 from a2sb.sampler import PartitionRouter
-from a2sb.splice import gap_spans
 from a2sb.stereo import (
     DEFAULT_STEREO_MODE,
     ChannelLayout,
@@ -29,7 +27,7 @@ from a2sb.stereo import (
     StereoPlan,
     scan_layout,
 )
-from a2sb.stream.restore import restore_file, restore_stream
+from a2sb.stream.restore import restore_file, restore_stream, scan_input
 from metrics.stereo import stereo_measures
 from tests.conftest import music_like
 
@@ -55,15 +53,12 @@ def task_args(task: str) -> dict:
 
 
 def streamed(r: Restorer, audio: np.ndarray, block: int, **kwargs) -> np.ndarray:
-    """``restore_stream`` over blocks of ``block`` samples; matched-coherence is given the cross
-    spectrum of the same blocks (what restore_file scans)."""
+    """``restore_stream`` over blocks of ``block`` samples, given the cross spectrum of the same
+    blocks where the mode needs it (what restore_file scans), not their layout."""
     out: list[np.ndarray] = []
     blocks = [audio[:, a : a + block] for a in range(0, audio.shape[-1], block)]
-    if kwargs.get("stereo_mode") == StereoMode.MATCHED_COHERENCE and audio.shape[0] == 2:
-        scan = CrossSpectrumScan(gap_spans(kwargs.get("gaps"), RATE))
-        for b in blocks:
-            scan.update(b)
-        kwargs["spectrum"] = scan.result()
+    mode, gaps = kwargs.get("stereo_mode"), kwargs.get("gaps")
+    kwargs["spectrum"] = scan_input(blocks, audio.shape[0], RATE, mode, gaps)[1]
     restore_stream(r, blocks, audio.shape[-1], audio.shape[0], emit=out.append, **kwargs)
     return np.concatenate(out, axis=-1)
 
@@ -184,6 +179,16 @@ def test_streaming_equals_in_memory_in_every_mode(micro, mode, task):
             away[int((a - 0.01) * RATE) : int((b + 0.01) * RATE)] = False
         assert np.array_equal(got[:, away], audio[:, away])
         assert np.array_equal(expected[:, away], audio[:, away])
+
+
+def test_a_stream_without_the_cross_spectrum_is_refused_in_the_default_mode(micro):
+    audio = np.stack([music_like(RATE, RATE, seed=k) for k in (1, 2)]).astype(np.float32)
+    common = dict(task="bandwidth-extension", cutoff_hz=3000.0, steps=1, window=WINDOW)
+    with pytest.raises(InputError, match="matched-coherence needs the cross spectrum"):
+        restore_stream(micro, [audio], RATE, 2, emit=lambda out: None, **common)
+    out: list[np.ndarray] = []  # another mode needs none
+    restore_stream(micro, [audio], RATE, 2, emit=out.append, stereo_mode="shared-noise", **common)
+    assert np.concatenate(out, axis=-1).shape == audio.shape
 
 
 def test_restore_file_scans_the_layout_and_the_cli_takes_the_mode(micro, tmp_path, capsys):

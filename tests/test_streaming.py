@@ -25,7 +25,7 @@ from a2sb.restoration import Restorer, restore
 from a2sb.sampler import PartitionRouter
 from a2sb.stream.buffer import Accumulator, FrameBuffer
 from a2sb.stream.files import open_source
-from a2sb.stream.restore import restore_file, restore_stream
+from a2sb.stream.restore import restore_file, restore_stream, scan_input
 from tests.conftest import music_like
 
 STFT = a2sb.STFTConfig(
@@ -56,7 +56,12 @@ def random_blocks(audio: np.ndarray, seed: int, most: int = 3000):
 
 
 def streamed(r: Restorer, audio: np.ndarray, blocks, **kwargs) -> np.ndarray:
+    """``restore_stream`` over ``blocks``, with the cross spectrum a stereo input's default mode
+    needs (:func:`scan_input` of the same blocks, as restore_file)."""
     out: list[np.ndarray] = []
+    blocks = list(blocks)
+    mode, gaps = kwargs.get("stereo_mode"), kwargs.get("gaps")
+    kwargs["spectrum"] = scan_input(blocks, audio.shape[0], r.stft.sample_rate, mode, gaps)[1]
     restore_stream(r, blocks, audio.shape[-1], audio.shape[0], emit=out.append, **kwargs)
     return np.concatenate(out, axis=-1)
 
@@ -84,9 +89,12 @@ def test_streaming_equals_in_memory(task, channels, prior, partitions):
     got = streamed(r, audio, random_blocks(audio, seed=channels), **common)
     assert got.shape == expected.shape == audio.shape
     assert np.abs(got - expected).max() <= 1e-5
-    if task == "bandwidth-extension":  # same windows in every network call: the same numbers
+    if task == "bandwidth-extension" and channels == 1:
+        # same windows in every network call: the same numbers (2 channels: the voices' windows
+        # share the stream's network batches, the in-memory path runs them voice by voice, so
+        # their numbers agree to float rounding, the bound above)
         assert np.array_equal(got, expected)
-    else:
+    elif task == "inpainting":
         # the known audio is kept bit for bit away from the gaps (and their 5-ms cross-fades)
         away = np.ones(length, bool)
         for a, b in GAPS:

@@ -42,7 +42,7 @@ from ..stereo import (
     needs_row_correlation,
 )
 from .buffer import FrameBuffer
-from .files import READ_BLOCK, Source, open_source, write_blocks
+from .files import READ_BLOCK, open_source, write_blocks
 from .plan import StreamPlan
 from .stft import StreamDecoder, StreamEncoder
 from .wavefront import Wavefront
@@ -239,6 +239,12 @@ def restore_stream(
         correlation = None
         if spectrum is not None and needs_row_correlation(stereo_mode, layout):
             correlation = task_correlation(spectrum, cfg, task, cutoff_hz)
+        if spectrum is None and needs_row_correlation(stereo_mode, layout):
+            raise InputError(
+                f"stereo mode {StereoMode.MATCHED_COHERENCE.value} needs the cross spectrum of the "
+                "whole input: pass spectrum= from scan_input() of the same blocks (restore_file "
+                "does), or another stereo_mode"
+            )
         stereo = StereoPlan.build(stereo_mode, layout, correlation)
     except InputError as exc:
         raise InputError(f"input: {exc}") from None
@@ -297,19 +303,21 @@ class FileResult:
 
 
 def scan_input(
-    src: Source,
-    block: int,
+    blocks: Iterable[np.ndarray],
+    channels: int,
+    rate: int,
     stereo_mode: StereoMode | str | None,
-    gaps: Sequence[tuple[float, float]] | None,
+    gaps: Sequence[tuple[float, float]] | None = None,
 ) -> tuple[ChannelLayout | None, CrossSpectrum | None]:
-    """One read of a multi-channel source before restoring: its channel layout and, when the
-    stereo mode needs it, its cross spectrum outside ``gaps`` (None, None for mono)."""
-    if src.channels < 2:
+    """One read of a multi-channel input ``[K, n]`` blocks at ``rate`` before restoring: its
+    channel layout and, when ``stereo_mode`` needs it (``matched-coherence``, the default of 2
+    channels), its cross spectrum outside ``gaps`` (seconds); (None, None) for mono."""
+    if channels < 2:
         return None, None
-    layouts = LayoutScan(src.channels)
-    wanted = StereoMode.parse(stereo_mode, src.channels) is StereoMode.MATCHED_COHERENCE
-    spectra = CrossSpectrumScan(gap_spans(gaps, src.rate)) if wanted else None
-    for samples in src.blocks(block):
+    layouts = LayoutScan(channels)
+    wanted = StereoMode.parse(stereo_mode, channels) is StereoMode.MATCHED_COHERENCE
+    spectra = CrossSpectrumScan(gap_spans(gaps, rate)) if wanted else None
+    for samples in blocks:
         layouts.update(samples)
         if spectra is not None:
             spectra.update(samples)
@@ -353,7 +361,8 @@ def restore_file(
         StereoMode.parse(stereo_mode, src.channels)
     except InputError as exc:
         raise InputError(f"{source}: {exc}") from None
-    layout, spectrum = scan_input(src, block, stereo_mode, gaps if task == "inpainting" else None)
+    gaps_read = gaps if task == "inpainting" else None
+    layout, spectrum = scan_input(src.blocks(block), src.channels, rate, stereo_mode, gaps_read)
 
     def run(write: Callable[[np.ndarray], None]) -> None:
         def emit(out: np.ndarray) -> None:
