@@ -237,14 +237,14 @@ def restore_stream(
     layout = layout or ChannelLayout.distinct(channels)
     try:
         correlation = None
-        if spectrum is not None and needs_row_correlation(stereo_mode, layout):
+        if needs_row_correlation(stereo_mode, layout):
+            if spectrum is None:
+                raise InputError(
+                    f"stereo mode {StereoMode.MATCHED_COHERENCE.value} needs the cross spectrum of "
+                    "the whole input: pass spectrum= from scan_input() of the same blocks "
+                    "(restore_file does), or another stereo_mode"
+                )
             correlation = task_correlation(spectrum, cfg, task, cutoff_hz)
-        if spectrum is None and needs_row_correlation(stereo_mode, layout):
-            raise InputError(
-                f"stereo mode {StereoMode.MATCHED_COHERENCE.value} needs the cross spectrum of the "
-                "whole input: pass spectrum= from scan_input() of the same blocks (restore_file "
-                "does), or another stereo_mode"
-            )
         stereo = StereoPlan.build(stereo_mode, layout, correlation)
     except InputError as exc:
         raise InputError(f"input: {exc}") from None
